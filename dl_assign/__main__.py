@@ -1,0 +1,3 @@
+from dl_assign.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,299 @@
+"""THE training loop: ``fit`` and ``evaluate`` for every torch model in dl_assign.
+
+Data comes as a loader with ``set_epoch(epoch)``: :class:`TensorLoader` keeps a small dataset
+in one tensor (no per-sample DataLoader for 28x28 images), :class:`EpochLoader` wraps a
+``Dataset`` with transforms. Both shuffle with a generator seeded from ``(seed, epoch)`` so a
+resumed run sees exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from dl_assign.config import ExperimentConfig
+from dl_assign.engine.checkpoint import load_checkpoint, save_checkpoint
+from dl_assign.engine.device import pick_device
+from dl_assign.engine.metrics import classification_metrics
+from dl_assign.engine.seeding import rng_state, set_rng_state
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the message names epoch and step."""
+
+
+@dataclass(frozen=True)
+class TrainConfig(ExperimentConfig):
+    """Training fields shared by every torch experiment (flat, so ``--set lr=0.01`` works)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
+    lr: float = 1e-3
+    momentum: float = 0.9  # SGD only
+    nesterov: bool = True  # SGD only
+    weight_decay: float = 0.0
+    schedule: Literal["none", "cosine", "linear", "step"] = "cosine"
+    warmup_epochs: float = 0.0  # linear warm-up, in (fractional) epochs
+    step_epochs: int = 10  # `step` schedule: multiply lr by step_gamma every step_epochs
+    step_gamma: float = 0.1
+    label_smoothing: float = 0.0
+    grad_clip: float = 0.0  # max global grad norm; 0 disables
+    early_stop_patience: int = 0  # epochs without val-loss improvement; 0 disables
+    restore_best: bool = False  # end with the weights of the best validation epoch
+    amp_bf16: bool = False  # bfloat16 autocast (CPU or CUDA)
+    channels_last: bool = False  # memory format for 4-D conv inputs
+
+
+class TensorLoader:
+    """Mini-batches from tensors held in memory; optional batch-wise ``transform(x)``."""
+
+    def __init__(self, x, y, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+                 transform: Callable | None = None, drop_last: bool = False):
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+        self.x, self.y = torch.as_tensor(x), torch.as_tensor(y)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.transform, self.drop_last = transform, drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.x)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.x)
+        if self.shuffle:
+            gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(n, generator=gen)
+        else:
+            order = torch.arange(n)
+        for i in range(len(self)):
+            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            xb = self.x[idx]
+            if self.transform is not None:
+                xb = self.transform(xb)
+            yield xb, self.y[idx]
+
+
+class EpochLoader:
+    """A DataLoader over a ``Dataset`` (image folders with transforms), reseeded every epoch."""
+
+    def __init__(self, dataset, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+                 num_workers: int = 0, drop_last: bool = False):
+        self.dataset, self.batch_size, self.shuffle, self.seed = dataset, batch_size, shuffle, seed
+        self.num_workers, self.drop_last = num_workers, drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_size=self.batch_size, shuffle=self.shuffle, generator=gen,
+            num_workers=self.num_workers, drop_last=self.drop_last,
+            persistent_workers=False, pin_memory=False,
+        )
+        return iter(loader)
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                               nesterov=cfg.nesterov and cfg.momentum > 0, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """The learning-rate multiplier at a given optimizer step (schedules are per step)."""
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warm = int(cfg.warmup_epochs * steps_per_epoch)
+    if step < warm:
+        return (step + 1) / warm
+    if cfg.schedule == "none":
+        return 1.0
+    if cfg.schedule == "step":
+        return cfg.step_gamma ** ((step // steps_per_epoch) // max(1, cfg.step_epochs))
+    t = (step - warm) / max(1, total - warm)
+    if cfg.schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+    return max(0.0, 1.0 - t)  # linear decay to zero
+
+
+def _accuracy_count(out: torch.Tensor, y: torch.Tensor) -> int:
+    if y.dtype != torch.long or out.ndim != 2:
+        return 0
+    return int((out.argmax(1) == y).sum())
+
+
+def _prepare(x: torch.Tensor, device, channels_last: bool) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    if channels_last and x.ndim == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader, *, device=None, amp_bf16: bool = False,
+            channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Model outputs (float32, on the CPU) and targets for every batch of ``loader``."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    outs, ys = [], []
+    for xb, yb in loader:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp_bf16):
+            out = model(_prepare(xb, device, channels_last))
+        outs.append(out.float().cpu())
+        ys.append(yb)
+    return torch.cat(outs), torch.cat(ys)
+
+
+def evaluate(model: nn.Module, loader, *, loss_fn: Callable | None = None, device=None,
+             amp_bf16: bool = False, channels_last: bool = False) -> dict:
+    """Loss plus, for classification, accuracy, macro-F1, confusion matrix (and ROC-AUC if binary)."""
+    out, y = predict(model, loader, device=device, amp_bf16=amp_bf16, channels_last=channels_last)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    result = {"loss": float(loss_fn(out, y))}
+    if y.dtype == torch.long and out.ndim == 2:
+        proba = torch.softmax(out, dim=1).numpy()
+        result.update(classification_metrics(y.numpy(), proba.argmax(1), proba, n_classes=out.shape[1]))
+    return result
+
+
+def fit(
+    model: nn.Module,
+    train: TensorLoader | EpochLoader,
+    val=None,
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    loss_fn: Callable | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    device=None,
+    callbacks: tuple[Callable[[int, nn.Module, dict], None], ...] = (),
+    desc: str = "train",
+) -> list[dict]:
+    """Train ``model`` in place; return the per-epoch history (one dict per epoch).
+
+    Each history row has ``epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds,
+    train_seconds`` (cumulative pure training time). ``callbacks`` run after each epoch's
+    validation with ``(epoch, model, row)`` and may add keys to the row. With ``checkpoint``
+    set, the full training state is written atomically after every epoch; ``resume=True``
+    continues from it with bit-identical results on the CPU.
+    """
+    device = device or pick_device()
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    loss_fn = loss_fn or nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    opt = make_optimizer(model, cfg)
+    steps_per_epoch = len(train)
+    if steps_per_epoch == 0:
+        raise ValueError("the training loader yields no batch: fewer samples than batch_size with drop_last?")
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg, s, steps_per_epoch))
+
+    history: list[dict] = []
+    start_epoch, best_loss, best_state, bad_epochs, train_seconds = 0, math.inf, None, 0, 0.0
+    if resume and checkpoint is not None and (state := load_checkpoint(checkpoint)) is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        history, start_epoch = state["history"], state["epoch"] + 1
+        best_loss, best_state, bad_epochs = state["best_loss"], state["best_state"], state["bad_epochs"]
+        train_seconds = history[-1]["train_seconds"] if history else 0.0
+        if state.get("stopped"):
+            start_epoch = cfg.epochs  # finished (or early-stopped) before the kill: nothing to redo
+
+    epochs = tqdm(range(start_epoch, cfg.epochs), desc=desc, unit="epoch", disable=not progress,
+                  initial=start_epoch, total=cfg.epochs, leave=False)
+    stopped = False
+    for epoch in epochs:
+        t0 = time.perf_counter()
+        model.train()
+        train.set_epoch(epoch)
+        total_loss, correct, seen = 0.0, 0, 0
+        for step, (xb, yb) in enumerate(train):
+            xb, yb = _prepare(xb, device, cfg.channels_last), yb.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp_bf16):
+                out = model(xb)
+                loss = loss_fn(out.float(), yb)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"training loss became {value} at epoch {epoch + 1}/{cfg.epochs}, step "
+                    f"{step + 1}/{steps_per_epoch} (lr {sched.get_last_lr()[0]:.3g}); lower the "
+                    "learning rate, set grad_clip, or check the inputs for NaN"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            total_loss += value * len(yb)
+            correct += _accuracy_count(out.detach(), yb)
+            seen += len(yb)
+        train_seconds += time.perf_counter() - t0
+        row = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
+               "lr": sched.get_last_lr()[0]}
+        if val is not None:
+            ev = evaluate(model, val, loss_fn=loss_fn, device=device, amp_bf16=cfg.amp_bf16,
+                          channels_last=cfg.channels_last)
+            row["val_loss"] = ev["loss"]
+            if "accuracy" in ev:
+                row["val_acc"] = ev["accuracy"]
+        for callback in callbacks:
+            callback(epoch, model, row)
+        row["seconds"] = time.perf_counter() - t0
+        row["train_seconds"] = train_seconds
+        history.append(row)
+        epochs.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k in ("train_loss", "val_loss", "val_acc")})
+
+        monitored = row.get("val_loss", row["train_loss"])
+        if monitored < best_loss:
+            best_loss, bad_epochs = monitored, 0
+            if cfg.restore_best:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_epochs += 1
+        stopped = cfg.early_stop_patience > 0 and bad_epochs >= cfg.early_stop_patience
+        if checkpoint is not None:
+            save_checkpoint({
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": rng_state(), "epoch": epoch, "history": history, "best_loss": best_loss,
+                "best_state": best_state, "bad_epochs": bad_epochs,
+                "stopped": stopped or epoch + 1 == cfg.epochs,
+            }, checkpoint)
+        if stopped:
+            break
+    if cfg.restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def history_arrays(history: list[dict]) -> dict[str, list[float]]:
+    """Column view of a history, for plots and JSON artifacts."""
+    keys = [k for k in history[0]] if history else []
+    return {k: [float(np.float64(row.get(k, np.nan))) for row in history] for k in keys}

@@ -1,0 +1,84 @@
+"""The grade rubric: seed question -> result metric -> threshold per budget -> points.
+
+``dl-assign grade`` reads every ``results/<name>.json``, checks each rubric row against the
+mean of its metric at the budget that result was produced with, writes ``grades.json`` and
+``grades.md`` beside the results and exits non-zero when the score is below the gate. A row
+whose result is missing earns nothing: under CI a missing dataset is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dl_assign.results import atomic_write_text, load_results, markdown_table
+
+
+@dataclass(frozen=True)
+class Row:
+    question: str
+    experiment: str
+    metric: str
+    thresholds: dict  # budget -> threshold on the metric's mean over seeds
+    points: float
+    higher_is_better: bool = True
+
+
+RUBRIC: tuple[Row, ...] = (
+    Row("seed 001: MLP classifier on Fashion-MNIST (test accuracy)", "fashion.mlp", "test_accuracy",
+        {"smoke": 0.70, "standard": 0.88, "full": 0.89}, 5),
+    Row("seed 001: MLP classifier on Fashion-MNIST (macro-F1)", "fashion.mlp", "test_macro_f1",
+        {"smoke": 0.65, "standard": 0.88, "full": 0.89}, 2),
+    Row("pests (IP102 layout): CNN trained from scratch, baseline for transfer learning",
+        "pests.cnn_scratch", "test_accuracy", {"smoke": 0.10, "standard": 0.45, "full": 0.55}, 5),
+)
+GATE = 1.0  # fraction of the rubric's points needed; every row must pass by default
+
+
+def grade_rows(records: dict[str, dict], rubric=RUBRIC) -> list[dict]:
+    rows = []
+    for row in rubric:
+        rec = records.get(row.experiment)
+        out = asdict(row) | {"budget": None, "value": None, "threshold": None, "earned": 0.0, "status": "missing"}
+        if rec is not None:
+            metric = rec["metrics"].get(row.metric)
+            threshold = row.thresholds.get(rec["budget"])
+            out.update(budget=rec["budget"], threshold=threshold)
+            if metric is None or metric["mean"] is None:
+                out["status"] = "metric missing"
+            elif threshold is None:
+                out["status"] = "no threshold for budget"
+            else:
+                value = metric["mean"]
+                ok = value >= threshold if row.higher_is_better else value <= threshold
+                out.update(value=value, status="pass" if ok else "fail", earned=row.points if ok else 0.0)
+        rows.append(out)
+    return rows
+
+
+def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=RUBRIC) -> dict:
+    """Grade a results folder; writes grades.json and grades.md there and returns the summary."""
+    results_dir = Path(results_dir)
+    rows = grade_rows(load_results(results_dir), rubric)
+    total = sum(r["points"] for r in rows)
+    earned = sum(r["earned"] for r in rows)
+    fraction = earned / total if total else 0.0
+    summary = {"earned": earned, "total": total, "fraction": fraction, "gate": gate,
+               "passed": fraction >= gate - 1e-12, "rows": rows}
+    atomic_write_text(results_dir / "grades.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(results_dir / "grades.md", render(summary))
+    return summary
+
+
+def render(summary: dict) -> str:
+    table = markdown_table(
+        ["question", "experiment", "metric", "budget", "value", "threshold", "points", "status"],
+        [[r["question"], r["experiment"], f"`{r['metric']}`", r["budget"] or "-",
+          f"{r['value']:.4f}" if r["value"] is not None else "-",
+          (">= " if r["higher_is_better"] else "<= ") + f"{r['threshold']}" if r["threshold"] is not None else "-",
+          f"{r['earned']:g}/{r['points']:g}", r["status"]] for r in summary["rows"]],
+    )
+    verdict = "PASS" if summary["passed"] else "FAIL"
+    return (f"# Grades\n\n**{summary['earned']:g} / {summary['total']:g} points "
+            f"({summary['fraction']:.0%}); gate {summary['gate']:.0%}: {verdict}**\n\n{table}\n")

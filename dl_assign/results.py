@@ -1,0 +1,244 @@
+"""The one results writer: ``results/<name>.json`` (the truth), ``.md`` rendered from it,
+figures beside it, and ``results/index.md`` listing every experiment.
+
+Writes are atomic: a file is written to a temporary name in the same folder and renamed
+over the old one, so a killed run never leaves a truncated result.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REQUIRED_FIELDS = (
+    "experiment", "budget", "config", "seeds", "metrics", "wall_seconds", "dataset", "env",
+)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def aggregate(per_seed: list[dict[str, float]]) -> dict[str, dict[str, Any]]:
+    """``{metric: {mean, std, values}}``; std is the sample std (ddof=1), 0 for one seed."""
+    keys: list[str] = []
+    for metrics in per_seed:
+        keys.extend(k for k in metrics if k not in keys)
+    out = {}
+    for key in keys:
+        values = [float(m[key]) for m in per_seed if key in m]
+        arr = np.asarray(values, dtype=np.float64)
+        std = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+        out[key] = {"mean": float(arr.mean()), "std": std, "values": values}
+    return out
+
+
+def git_sha(cwd: str | Path | None = None) -> str:
+    """HEAD's SHA with ``-dirty`` when tracked files differ from it; ``unknown`` outside git."""
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("-dirty" if dirty else "")
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def env_info() -> dict[str, Any]:
+    import torch
+
+    from dl_assign.engine.device import pick_device
+
+    device = pick_device()
+    info = {
+        "git_sha": git_sha(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "cpu": cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.node(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _jsonable(obj: Any) -> Any:
+    """Make numpy/torch scalars and arrays, tuples and paths JSON-serialisable; NaN -> None."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return None if not math.isfinite(value) else value
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):  # torch tensors
+        return _jsonable(obj.tolist())
+    return obj
+
+
+def make_record(
+    *,
+    experiment: str,
+    budget: str,
+    config: dict,
+    seeds: list[int],
+    per_seed: list[dict[str, float]],
+    seed_seconds: list[float],
+    artifacts: list[dict],
+    wall_seconds: float,
+    dataset: dict,
+    figures: list[str],
+    notes: str = "",
+    description: str = "",
+    env: dict | None = None,
+) -> dict[str, Any]:
+    record = {
+        "experiment": experiment,
+        "description": description,
+        "budget": budget,
+        "config": config,
+        "seeds": list(seeds),
+        "metrics": aggregate(per_seed),
+        "wall_seconds": float(wall_seconds),
+        "seed_seconds": [float(s) for s in seed_seconds],
+        "dataset": dataset,
+        "env": env or env_info(),
+        "figures": list(figures),
+        "notes": notes,
+        "artifacts": artifacts,
+    }
+    return _jsonable(record)
+
+
+def validate_record(record: dict) -> None:
+    missing = [k for k in REQUIRED_FIELDS if k not in record]
+    if missing:
+        raise ValueError(f"result record misses fields {missing}")
+    for name, m in record["metrics"].items():
+        if set(m) != {"mean", "std", "values"}:
+            raise ValueError(f"metric {name!r} must have exactly mean, std, values; got {sorted(m)}")
+
+
+def write_result(record: dict, results_dir: str | Path = "results") -> Path:
+    """Write ``<name>.json`` and ``<name>.md`` atomically and refresh ``index.md``."""
+    validate_record(record)
+    results_dir = Path(results_dir)
+    path = results_dir / f"{record['experiment']}.json"
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=False) + "\n")
+    atomic_write_text(results_dir / f"{record['experiment']}.md", render_markdown(record))
+    write_index(results_dir)
+    return path
+
+
+def load_results(results_dir: str | Path = "results") -> dict[str, dict]:
+    out = {}
+    for path in sorted(Path(results_dir).glob("*.json")):
+        if path.name.startswith("grades"):
+            continue
+        record = json.loads(path.read_text())
+        if "experiment" in record:
+            out[record["experiment"]] = record
+    return out
+
+
+def fmt_metric(m: dict[str, Any], digits: int = 4) -> str:
+    if m["mean"] is None:
+        return "n/a"
+    if len(m["values"]) > 1:
+        return f"{m['mean']:.{digits}f} ± {m['std']:.{digits}f}"
+    return f"{m['mean']:.{digits}f}"
+
+
+def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(record: dict) -> str:
+    env = record["env"]
+    ds = record.get("dataset") or {}
+    lines = [
+        f"# {record['experiment']}",
+        "",
+        record.get("description", ""),
+        "",
+        f"Budget `{record['budget']}`, seeds {record['seeds']}, wall time "
+        f"{record['wall_seconds']:.1f} s on {env.get('cpu', '?')} ({env.get('threads', '?')} threads, "
+        f"device {env.get('device', '?')}), torch {env.get('torch', '?')}, git `{env.get('git_sha', '?')}`, "
+        f"{env.get('date', '')}.",
+        "",
+    ]
+    if ds:
+        lines += [f"Dataset: **{ds.get('name', '?')}** from `{ds.get('source', '?')}` "
+                  f"({ds.get('identity', 'identity not recorded')}).", ""]
+    lines += ["## Metrics (mean ± sample std over seeds)", ""]
+    rows = [[f"`{k}`", fmt_metric(m), ", ".join(f"{v:.4g}" if v is not None else "nan" for v in m["values"])]
+            for k, m in record["metrics"].items()]
+    lines += [markdown_table(["metric", "mean ± std", "per seed"], rows), ""]
+    if record.get("notes"):
+        lines += [record["notes"].strip(), ""]
+    for fig in record.get("figures", []):
+        lines += [f"![{fig}]({fig})", ""]
+    lines += ["## Config", "", "```json", json.dumps(record["config"], indent=1), "```", ""]
+    return "\n".join(lines)
+
+
+def write_index(results_dir: str | Path = "results") -> None:
+    records = load_results(results_dir)
+    rows = []
+    for name, rec in records.items():
+        headline = next(iter(rec["metrics"].items()), None)
+        shown = f"`{headline[0]}` {fmt_metric(headline[1])}" if headline else ""
+        rows.append([f"[{name}]({name}.md)", rec["budget"], len(rec["seeds"]), shown,
+                     f"{rec['wall_seconds']:.0f}", rec["env"].get("git_sha", "?")[:12]])
+    text = "# Results\n\nEvery experiment's latest committed run (regenerate: `make bench`).\n\n"
+    text += markdown_table(["experiment", "budget", "seeds", "headline metric", "wall s", "git"], rows)
+    atomic_write_text(Path(results_dir) / "index.md", text + "\n")
