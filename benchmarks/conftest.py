@@ -1,0 +1,60 @@
+"""Benchmarks train every registered experiment and write results/ through the one writer.
+
+``pytest benchmarks --budget smoke|standard|full [--results-dir DIR]``. Smoke results go to
+``build/results-smoke`` by default so that a test run never overwrites the committed
+``results/`` of the standard budget. An experiment whose dataset is missing is skipped,
+except under ``CI=true``, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dl_assign import data, registry
+
+
+def pytest_addoption(parser):
+    parser.addoption("--budget", default="smoke", choices=("smoke", "standard", "full"))
+    parser.addoption("--results-dir", default=None,
+                     help="where results go (default: build/results-smoke for smoke, else results)")
+
+
+@pytest.fixture(scope="session")
+def budget(request) -> str:
+    return request.config.getoption("--budget")
+
+
+@pytest.fixture(scope="session")
+def results_dir(request, budget) -> Path:
+    chosen = request.config.getoption("--results-dir")
+    return Path(chosen or ("build/results-smoke" if budget == "smoke" else "results"))
+
+
+def require_datasets(names: tuple[str, ...]) -> None:
+    missing = [n for n in names if not data.available(n)]
+    if missing:
+        message = f"datasets missing: {missing} (see `dl-assign data`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; under CI a missing dataset is a failure")
+        pytest.skip(message)
+
+
+@pytest.fixture
+def run_experiment(benchmark, budget, results_dir):
+    """Run a registered experiment once under pytest-benchmark; returns its result record."""
+
+    def run(name: str, **overrides) -> dict:
+        exp = registry.get(name)
+        require_datasets(exp.datasets)
+        record = benchmark.pedantic(
+            exp.run, args=(budget, overrides or None),
+            kwargs={"results_dir": results_dir, "progress": False}, rounds=1, iterations=1,
+        )
+        benchmark.extra_info.update({k: m["mean"] for k, m in record["metrics"].items()})
+        benchmark.extra_info["budget"] = budget
+        return record
+
+    return run
