@@ -8,12 +8,11 @@ except under ``CI=true``, where it fails.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from dl_assign import data, registry
+from dl_assign import registry
 
 
 def pytest_addoption(parser):
@@ -33,22 +32,13 @@ def results_dir(request, budget) -> Path:
     return Path(chosen or ("build/results-smoke" if budget == "smoke" else "results"))
 
 
-def require_datasets(names: tuple[str, ...]) -> None:
-    missing = [n for n in names if not data.available(n)]
-    if missing:
-        message = f"datasets missing: {missing} (see `dl-assign data`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; under CI a missing dataset is a failure")
-        pytest.skip(message)
-
-
 @pytest.fixture
-def run_experiment(benchmark, budget, results_dir):
+def run_experiment(benchmark, budget, results_dir, need_data):
     """Run a registered experiment once under pytest-benchmark; returns its result record."""
 
     def run(name: str, **overrides) -> dict:
         exp = registry.get(name)
-        require_datasets(exp.datasets)
+        need_data(*exp.datasets)
         record = benchmark.pedantic(
             exp.run, args=(budget, overrides or None),
             kwargs={"results_dir": results_dir, "progress": False}, rounds=1, iterations=1,

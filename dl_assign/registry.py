@@ -101,6 +101,7 @@ class Experiment:
             resume=resume,
             progress=progress,
         )
+        env = results.env_info()  # at the start: the SHA of the code that runs, not of later edits
         start = time.perf_counter()
         outputs: list[SeedResult] = []
         seed_seconds: list[float] = []
@@ -126,6 +127,7 @@ class Experiment:
             figures=ctx.figures,
             notes=notes,
             description=self.description,
+            env=env,
         )
         if write:
             results.write_result(record, ctx.results_dir)
