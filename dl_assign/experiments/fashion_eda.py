@@ -333,8 +333,8 @@ def eda_report(cfg: FashionEDAConfig, outputs: list[SeedResult], ctx: RunContext
     from dl_assign.results import markdown_table
     from dl_assign.viz import eda as viz
 
+    private = [_pop_private(o.artifacts) for o in outputs][0]  # figures' raw arrays stay out of the JSON
     art = outputs[0].artifacts
-    private = _pop_private(art)  # figures' raw arrays must not land in the JSON
     names = art["classes"]
     bal, ps, geo, cor = art["balance"], art["pixel_stats"], art["geometry"], art["correlation"]
     dups, odd, probes, aug = art["duplicates"], art["anomalies"], art["probes"], art["augmentation"]
@@ -349,8 +349,9 @@ def eda_report(cfg: FashionEDAConfig, outputs: list[SeedResult], ctx: RunContext
     ctx.save_figure(viz.feature_probes(art["feature_by_class"], probes, names), "features")
     originals, previews = private["_previews"]
     ctx.save_figure(viz.augmentation_previews(originals, previews, aug, names), "augmentations")
-    art.pop("brightness_by_class")
-    art.pop("contrast_by_class")
+    for o in outputs:
+        o.artifacts.pop("brightness_by_class")
+        o.artifacts.pop("contrast_by_class")
 
     count_rows = [[name] + [bal[s]["counts"][c] for s in bal] for c, name in enumerate(names)]
     count_rows.append(["max/min ratio"] + [f"{bal[s]['max_min_ratio']:.3f}" for s in bal])
