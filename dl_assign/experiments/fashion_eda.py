@@ -17,6 +17,7 @@ import numpy as np
 
 from dl_assign.config import ExperimentConfig
 from dl_assign.data import fashion
+from dl_assign.data.preprocess import FASHION_MEAN, FASHION_STD
 from dl_assign.registry import RunContext, SeedResult, experiment
 
 # ----------------------------------------------------------------------------- class balance
@@ -593,6 +594,7 @@ def fashion_eda(cfg: FashionEDAConfig, seed: int, ctx: RunContext) -> SeedResult
     m["probe_edges_accuracy"] = probes["edges"]["accuracy"]
     m["probe_texture_accuracy"] = probes["texture"]["accuracy"]
     m["probe_pixels_accuracy"] = probes["pixels"]["accuracy"]
+    m["pixel_stats_error_vs_published"] = max(abs(mean_tr - FASHION_MEAN), abs(std_tr - FASHION_STD))
     m["pixel_mean_train"] = mean_tr
     m["pixel_std_train"] = std_tr
     m["pixel_mean_all"] = mean_all
