@@ -79,3 +79,14 @@ def test_attention_classifier_outputs_log_distributions_and_votes_by_similarity(
     torch.testing.assert_close(logp.exp().sum(1), torch.ones(2))
     assert logp.argmax(1).tolist() == [0, 1]
     assert logp.exp()[:, 2].max() < 1e-6  # no gallery item carries class 2
+
+
+def test_attention_metrics_hand_computed():
+    from dl_assign.experiments.fashion_attention import attention_metrics
+
+    weights = torch.tensor([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]])  # 2 queries over 3 gallery items
+    gallery_labels = torch.tensor([0, 1, 1])
+    out = attention_metrics(weights, torch.tensor([0, 1]), gallery_labels, n_classes=2)
+    # votes: q0 -> [0.7, 0.3] (class 0, right); q1 -> [0.5, 0.5] (tie -> class 0, wrong)
+    assert out["accuracy"] == 0.5
+    assert out["same_class_mass"] == pytest.approx((0.7 + 0.5) / 2)
