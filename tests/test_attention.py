@@ -90,3 +90,27 @@ def test_attention_metrics_hand_computed():
     # votes: q0 -> [0.7, 0.3] (class 0, right); q1 -> [0.5, 0.5] (tie -> class 0, wrong)
     assert out["accuracy"] == 0.5
     assert out["same_class_mass"] == pytest.approx((0.7 + 0.5) / 2)
+
+
+def test_saved_fashion_cnn_is_found_and_loaded_else_none(tmp_path):
+    from dl_assign import registry
+    from dl_assign.engine.checkpoint import save_checkpoint
+    from dl_assign.experiments.fashion_attention import saved_cnn
+    from dl_assign.experiments.fashion_cnn import model_from
+    from dl_assign.registry import RunContext
+
+    ctx = RunContext("fashion.attention", "smoke", tmp_path, checkpoint_dir=tmp_path / "ckpt")
+    assert saved_cnn(ctx, 0) is None  # nothing saved: the experiment falls back to training
+    assert saved_cnn(RunContext("fashion.attention", "smoke", tmp_path), 0) is None  # no checkpoint folder
+    torch.manual_seed(3)
+    trained = model_from(registry.get("fashion.cnn").config("smoke"))
+    path = tmp_path / "ckpt" / "fashion.cnn" / "smoke.seed0.pt"
+    state = {"model": trained.state_dict(), "best_state": None, "history": [{}, {}], "stopped": False}
+    save_checkpoint(state, path)
+    assert saved_cnn(ctx, 0) is None  # an interrupted training run is not used
+    save_checkpoint(state | {"stopped": True}, path)
+    model, note = saved_cnn(ctx, 0)
+    assert "smoke" in note and "2 epochs" in note
+    for key, value in trained.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[key], value)
+    assert saved_cnn(ctx, 1) is None  # another seed's network is not substituted

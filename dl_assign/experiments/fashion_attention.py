@@ -1,10 +1,12 @@
 """Attention over CNN image embeddings: the attention matrix, and why it is useful, in numbers.
 
-A 5-conv CNN (``models.cnn5.CNN5``) is trained through ``fit`` (with ``--checkpoint-dir`` it is
-saved, and a later run with ``--resume`` reuses the saved network instead of training again);
-its embeddings (``CNN5.embed``) of a labelled gallery and of unseen queries go through scaled
-dot-product attention. Reading the label distribution off the attention weights is a soft
-nearest-neighbour classifier; uniform weights (plain averaging) are the baseline.
+The embedder is the trained 5-conv CNN of ``fashion.cnn`` when its checkpoint is saved under the
+run's checkpoint folder (``dl-assign run fashion.cnn`` writes
+``checkpoints/fashion.cnn/<budget>.seed<s>.pt``); when none is saved, a small CNN5 is trained
+here through ``fit`` (the fallback). Its embeddings (``CNN5.embed``) of a labelled gallery and of
+unseen queries go through scaled dot-product attention. Reading the label distribution off the
+attention weights is a soft nearest-neighbour classifier; uniform weights (plain averaging) are
+the baseline.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import nn
 from dl_assign.data import fashion
 from dl_assign.data.preprocess import standardize
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit
+from dl_assign.engine.checkpoint import load_checkpoint
 from dl_assign.models.attention import AttentionClassifier, EmbeddingAttention
 from dl_assign.models.cnn5 import CNN5
 from dl_assign.registry import RunContext, SeedResult, experiment
@@ -27,7 +30,9 @@ from dl_assign.registry import RunContext, SeedResult, experiment
 @dataclass(frozen=True)
 class AttentionConfig(TrainConfig):
     seeds: tuple[int, ...] = (0,)
-    # the CNN that makes the embeddings (TrainConfig's fields train it)
+    # the embedder: a saved fashion.cnn network if there is one (and use_saved_cnn), else the
+    # fallback CNN5 trained here with these fields and TrainConfig's
+    use_saved_cnn: bool = True
     cnn_width: int = 16  # base width of CNN5 (16-16-32-32-64): enough for embeddings, cheap on a CPU
     epochs: int = 3
     lr: float = 2e-3
@@ -55,6 +60,29 @@ class AttentionConfig(TrainConfig):
 def as_images(x: np.ndarray) -> torch.Tensor:
     """[0, 1] images (N, 28, 28) -> standardised tensors (N, 1, 28, 28)."""
     return torch.from_numpy(standardize(x)).unsqueeze(1)
+
+
+def saved_cnn(ctx: RunContext, seed: int) -> tuple[CNN5, str] | None:
+    """The finished ``fashion.cnn`` network saved under ``ctx.checkpoint_dir`` (this run's budget
+    first, then full, then standard), rebuilt from that budget's config; None when there is none
+    or when it does not fit the current config (e.g. trained with ``--set`` overrides)."""
+    if ctx.checkpoint_dir is None:
+        return None
+    from dl_assign import registry
+    from dl_assign.experiments.fashion_cnn import model_from
+
+    for budget in dict.fromkeys((ctx.budget, "full", "standard")):
+        path = ctx.checkpoint_dir / "fashion.cnn" / f"{budget}.seed{seed}.pt"
+        state = load_checkpoint(path)
+        if state is None or not state.get("stopped"):  # absent, or training was interrupted
+            continue
+        model = model_from(registry.get("fashion.cnn").config(budget))
+        try:
+            model.load_state_dict(state["best_state"] or state["model"])
+        except RuntimeError:  # saved with other shapes than the config builds now
+            continue
+        return model, f"fashion.cnn {budget} checkpoint ({path.name}, {len(state['history'])} epochs)"
+    return None
 
 
 @torch.no_grad()
@@ -100,8 +128,7 @@ def attention_report(cfg: AttentionConfig, outputs: list[SeedResult], ctx: RunCo
     same = labels[:, None] == labels[None, :]
     off = ~np.eye(len(labels), dtype=bool)
     return "\n".join([
-        f"Embedder: CNN5 (base width {cfg.cnn_width}), {cfg.epochs} epochs on {cfg.train_limit or 'all'} "
-        f"training images through `fit`; embedding dim {art['embed_dim']}. Gallery {cfg.gallery} labelled "
+        f"Embedder: {art['embedder']}; embedding dim {art['embed_dim']}. Gallery {cfg.gallery} labelled "
         f"training images, {art['n_test_queries']} test queries. Embeddings are standardised with the "
         f"gallery's per-dimension mean and std; scores are q.k / sqrt(d).",
         "",
@@ -131,11 +158,17 @@ def fashion_attention(cfg: AttentionConfig, seed: int, ctx: RunContext) -> SeedR
     x_tr, y_tr = as_images(d.x_train), torch.from_numpy(d.y_train)
     x_te, y_te = as_images(d.x_test), torch.from_numpy(d.y_test)
 
-    cnn = CNN5(in_channels=1, n_classes=n_classes, base_width=cfg.cnn_width)
-    ckpt = ctx.checkpoint_path(seed, "cnn5")
-    fit(cnn, TensorLoader(x_tr, y_tr, cfg.batch_size, shuffle=True, seed=seed),
-        TensorLoader(as_images(d.x_val), torch.from_numpy(d.y_val), 1024), cfg,
-        checkpoint=ckpt, resume=ckpt is not None, progress=ctx.progress, desc=f"fashion.attention cnn5 seed {seed}")
+    saved = saved_cnn(ctx, seed) if cfg.use_saved_cnn else None
+    if saved is not None:
+        cnn, embedder = saved
+    else:  # the fallback: a small CNN5 trained here
+        cnn = CNN5(in_channels=1, n_classes=n_classes, base_width=cfg.cnn_width)
+        fit(cnn, TensorLoader(x_tr, y_tr, cfg.batch_size, shuffle=True, seed=seed),
+            TensorLoader(as_images(d.x_val), torch.from_numpy(d.y_val), 1024), cfg,
+            checkpoint=ctx.checkpoint_path(seed, "cnn5"), resume=ctx.resume, progress=ctx.progress,
+            desc=f"fashion.attention cnn5 seed {seed}")
+        embedder = (f"fallback CNN5 trained here (base width {cfg.cnn_width}, {cfg.epochs} epochs on "
+                    f"{len(x_tr)} images)")
     cnn_head = evaluate(cnn, TensorLoader(x_te, y_te, 1024))["accuracy"]
 
     rng = np.random.default_rng(seed)
@@ -173,7 +206,7 @@ def fashion_attention(cfg: AttentionConfig, seed: int, ctx: RunContext) -> SeedR
     with torch.no_grad():
         _, h_identity = EmbeddingAttention(gallery.shape[1])(test_q[pick])
         _, h_learned = learned.attend(test_q[pick])
-    artifacts = {"embed_dim": int(gallery.shape[1]), "n_test_queries": len(test_q),
+    artifacts = {"embedder": embedder, "embed_dim": int(gallery.shape[1]), "n_test_queries": len(test_q),
                  "heatmap": {"identity": h_identity.numpy().round(5), "learned": h_learned.numpy().round(5)},
                  "heatmap_labels": d.y_test[pick].tolist(), "projection_history": history,
                  "_heatmap_images": d.x_test[pick]}
