@@ -64,8 +64,8 @@ def as_images(x: np.ndarray) -> torch.Tensor:
 
 def saved_cnn(ctx: RunContext, seed: int) -> tuple[CNN5, str] | None:
     """The finished ``fashion.cnn`` network saved under ``ctx.checkpoint_dir`` (this run's budget
-    first, then full, then standard), rebuilt from that budget's config; None when there is none
-    or when it does not fit the current config (e.g. trained with ``--set`` overrides)."""
+    first, then full, then standard), rebuilt from that budget's config with the checkpoint's conv
+    widths; None when there is none or when it does not fit that config."""
     if ctx.checkpoint_dir is None:
         return None
     from dl_assign import registry
@@ -76,9 +76,12 @@ def saved_cnn(ctx: RunContext, seed: int) -> tuple[CNN5, str] | None:
         state = load_checkpoint(path)
         if state is None or not state.get("stopped"):  # absent, or training was interrupted
             continue
-        model = model_from(registry.get("fashion.cnn").config(budget))
+        weights = state["best_state"] or state["model"]
+        # the conv widths are read off the checkpoint: the CNN family may have retuned them since
+        widths = ",".join(str(v.shape[0]) for v in weights.values() if v.ndim == 4)
+        model = model_from(registry.get("fashion.cnn").config(budget), filters=widths)
         try:
-            model.load_state_dict(state["best_state"] or state["model"])
+            model.load_state_dict(weights)
         except RuntimeError:  # saved with other shapes than the config builds now
             continue
         return model, f"fashion.cnn {budget} checkpoint ({path.name}, {len(state['history'])} epochs)"
