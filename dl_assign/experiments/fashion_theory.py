@@ -331,9 +331,12 @@ def batchnorm_report(cfg: BatchNormConfig, outputs: list[SeedResult], ctx: RunCo
         return f"{lo:g} to {hi:g} ({n:.1f} of {len(cfg.sweep_lrs)} LRs)" if math.isfinite(lo) else "none"
 
     lines = ["## Claim", "",
-             "Batch norm re-centres and re-scales every layer's pre-activations, so the signal and the "
-             "gradient keep their scale through depth whatever the init, and the network trains over a "
-             "much wider range of learning rates.", "", "## Measured", "",
+             "Batch norm re-centres and re-scales every layer's pre-activations, so a deep net whose init "
+             "shrinks the signal layer by layer (here PyTorch's default Linear init) still passes signal "
+             "and gradient through every layer, and it trains over a much wider range of learning rates. "
+             "BN does not make the gradient scale exactly constant at init: in a deep BN net it grows "
+             "towards the input (a known effect of BN at initialisation; see the table).", "",
+             "## Measured", "",
              f"- Gradient scale at init, log10(first / last hidden): plain "
              f"{_fmt(_mean(outputs, 'plain/log10_grad_ratio_init'), 2)}, "
              f"BN {_fmt(_mean(outputs, 'bn/log10_grad_ratio_init'), 2)}.",
