@@ -29,7 +29,7 @@ from dl_assign.registry import RunContext, SeedResult, experiment
 
 @dataclass(frozen=True)
 class AttentionConfig(TrainConfig):
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] = (0, 1, 2)
     # the embedder: a saved fashion.cnn network if there is one (and use_saved_cnn), else the
     # fallback CNN5 trained here with these fields and TrainConfig's
     use_saved_cnn: bool = True
@@ -50,8 +50,8 @@ class AttentionConfig(TrainConfig):
     heatmap_per_class: int = 2
 
     BUDGETS: ClassVar[dict] = {
-        "smoke": {"epochs": 1, "train_limit": 2_000, "gallery": 200, "train_queries": 500, "test_queries": 300,
-                  "cnn_width": 8, "attn_epochs": 3},
+        "smoke": {"seeds": (0,), "epochs": 1, "train_limit": 2_000, "gallery": 200, "train_queries": 500,
+                  "test_queries": 300, "cnn_width": 8, "attn_epochs": 3},
         "full": {"epochs": 15, "train_limit": 0, "gallery": 2_000, "train_queries": 20_000, "test_queries": 0,
                  "cnn_width": 32, "seeds": (0, 1, 2)},
     }
