@@ -14,8 +14,22 @@ from hypothesis import strategies as st
 
 from dl_assign.experiments.numpy_nn_checks import HAND_LOSSES, fix_dropout_masks, twin_errors
 from dl_assign.numpy_nn import (
-    ACTIVATIONS, MLP, SGD, Adam, Dropout, Flatten, Linear, NotFittedError, Tanh, build_mlp, check_network,
-    log_softmax, lr_factor, rel_error, softmax, softmax_cross_entropy,
+    ACTIVATIONS,
+    MLP,
+    SGD,
+    Adam,
+    Dropout,
+    Flatten,
+    Linear,
+    NotFittedError,
+    Tanh,
+    build_mlp,
+    check_network,
+    log_softmax,
+    lr_factor,
+    rel_error,
+    softmax,
+    softmax_cross_entropy,
 )
 
 SMOOTH_TOL = 1e-7  # max relative error, smooth activations and the loss (resolvable entries)

@@ -18,7 +18,16 @@ from torch import nn
 
 from dl_assign.config import ExperimentConfig
 from dl_assign.numpy_nn import (
-    GELU, Dropout, Flatten, LeakyReLU, Linear, Network, ReLU, Tanh, build_mlp, check_network,
+    GELU,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    Network,
+    ReLU,
+    Tanh,
+    build_mlp,
+    check_network,
     softmax_cross_entropy,
 )
 from dl_assign.registry import RunContext, SeedResult, experiment
@@ -84,7 +93,7 @@ def twin_errors(net: Network, x: np.ndarray, y: np.ndarray, *, l2: float = 0.0,
     t_loss.backward()
     t_loss = t_loss.detach()
     grad_diff = 0.0
-    for ours, theirs in zip(net.linears, linears):
+    for ours, theirs in zip(net.linears, linears, strict=True):
         grad_diff = max(grad_diff, float(np.abs(ours.grads["W"] - theirs.weight.grad.numpy().T).max()),
                         float(np.abs(ours.grads["b"] - theirs.bias.grad.numpy()).max()))
     if net.input_grad is not None:

@@ -7,7 +7,16 @@ tests build the same networks in torch float64 and compare forward values and ev
 from dl_assign.numpy_nn.estimator import MLP, NotFittedError
 from dl_assign.numpy_nn.gradcheck import GradCheckReport, check_network, numerical_gradient, rel_error
 from dl_assign.numpy_nn.layers import (
-    ACTIVATIONS, GELU, Dropout, Flatten, Layer, LeakyReLU, Linear, ReLU, Tanh, activation,
+    ACTIVATIONS,
+    GELU,
+    Dropout,
+    Flatten,
+    Layer,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Tanh,
+    activation,
 )
 from dl_assign.numpy_nn.losses import l2_penalty, log_softmax, softmax, softmax_cross_entropy
 from dl_assign.numpy_nn.network import Network, build_mlp

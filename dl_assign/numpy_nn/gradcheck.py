@@ -16,8 +16,8 @@ absolute error ``|a - n|`` over every entry (which must stay at the noise level)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -28,7 +28,7 @@ class SGD:
 
     def step(self, lr: float | None = None) -> None:
         lr = self.lr if lr is None else lr
-        for (p, g), v, decayed, tmp in zip(self.params, self.velocity, self._decayed, self._tmp):
+        for (p, g), v, decayed, tmp in zip(self.params, self.velocity, self._decayed, self._tmp, strict=True):
             t = p.dtype.type
             if self.weight_decay:  # coupled (L2-style) decay, as torch.optim.SGD
                 np.multiply(p, t(self.weight_decay), out=decayed)
@@ -66,7 +66,7 @@ class Adam:
         bc1, bc2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
         # lr * m_hat / (sqrt(v_hat) + eps) == step * m / (sqrt(v) + eps * sqrt(bc2))
         step_size, eps_hat = lr * math.sqrt(bc2) / bc1, self.eps * math.sqrt(bc2)
-        for (p, g), m, v, tmp in zip(self.params, self.m, self.v, self._tmp):
+        for (p, g), m, v, tmp in zip(self.params, self.m, self.v, self._tmp, strict=True):
             t = p.dtype.type
             if self.weight_decay and self.decoupled:
                 p *= t(1.0 - lr * self.weight_decay)

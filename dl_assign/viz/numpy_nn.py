@@ -10,7 +10,7 @@ def study_grid(cells: dict[tuple[str, int, float], tuple[float, float]], activat
     """One panel per dropout rate: accuracy (mean ± std over seeds) against depth, a line per activation."""
     plt = _plt()
     fig, axes = plt.subplots(1, len(dropouts), figsize=(4.6 * len(dropouts), 3.6), sharey=True, squeeze=False)
-    for ax, p in zip(axes[0], dropouts):
+    for ax, p in zip(axes[0], dropouts, strict=True):
         for act in activations:
             means = [cells[(act, d, p)][0] for d in depths]
             stds = [cells[(act, d, p)][1] for d in depths]
