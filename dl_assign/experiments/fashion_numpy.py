@@ -68,7 +68,7 @@ class NumpyMLPConfig(ExperimentConfig):
     split_seed: int = 0  # the split is fixed across training seeds: std measures training noise
     train_limit: int = 0  # 0 = the whole training split
     eval_limit: int = 0
-    threads: int = 0  # BLAS threads; 0 = library default (all cores)
+    threads: int = 1  # BLAS threads (0 = all cores): on the shared 2-core box 2 threads ran 10x slower (measured)
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"epochs": 2, "seeds": (0,), "train_limit": 4000, "eval_limit": 1000, "hidden": (128,)},
@@ -118,7 +118,7 @@ class StudyConfig(ExperimentConfig):
     train_limit: int = 20000  # the same stratified 20k subset for every cell (compute budget)
     eval_limit: int = 0
     split_seed: int = 0
-    threads: int = 0  # BLAS threads; 0 = library default (all cores)
+    threads: int = 1  # BLAS threads (0 = all cores): on the shared 2-core box 2 threads ran 10x slower (measured)
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"seeds": (0, 1), "depths": (1, 2), "activations": ("relu", "tanh"), "width": 32,
@@ -213,7 +213,7 @@ class SpeedConfig(ExperimentConfig):
     train_limit: int = 20000
     profile_steps: int = 60
     split_seed: int = 0
-    threads: int = 0  # BLAS and torch threads, the same for both; 0 = library defaults
+    threads: int = 1  # BLAS and torch threads, the same for both (0 = library defaults); see NumpyMLPConfig
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"seeds": (0,), "epochs": 1, "train_limit": 2000, "hidden": (128,), "profile_steps": 5},
