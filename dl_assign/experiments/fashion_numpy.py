@@ -303,7 +303,8 @@ def _speed_report(cfg: SpeedConfig, outputs: list[SeedResult], ctx: RunContext) 
         "## NumPy vs torch, same MLP, batch, epochs, optimizer (Adam), schedule (cosine), float32",
         "",
         f"Throughput ratio NumPy / torch: {np.mean(ratio):.3f} (per seed: {', '.join(f'{r:.3f}' for r in ratio)}); "
-        f"goal >= 0.5. Both use every core the process has (BLAS threads / torch intra-op threads).",
+        f"goal >= 0.5. Both get the same threads: "
+        f"{cfg.threads if cfg.threads > 0 else 'library defaults'} (BLAS for NumPy, intra-op for torch).",
         "",
         f"Where a NumPy training step goes ({cfg.profile_steps} steps of batch {cfg.batch_size}, "
         f"{step_ms:.2f} ms per step on average):",
