@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dl_assign.results import atomic_write_text, load_results, markdown_table
+from dl_assign.results import atomic_write_text, fmt_number, load_results, markdown_table
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def render(summary: dict) -> str:
     table = markdown_table(
         ["question", "experiment", "metric", "budget", "value", "threshold", "points", "status"],
         [[r["question"], r["experiment"], f"`{r['metric']}`", r["budget"] or "-",
-          f"{r['value']:.4f}" if r["value"] is not None else "-",
+          fmt_number(r["value"]) if r["value"] is not None else "-",
           (">= " if r["higher_is_better"] else "<= ") + f"{r['threshold']}" if r["threshold"] is not None else "-",
           f"{r['earned']:g}/{r['points']:g}", r["status"]] for r in summary["rows"]],
     )
