@@ -56,7 +56,9 @@ def cpu_threads(n: int):
 @dataclass(frozen=True)
 class NumpyMLPConfig(ExperimentConfig):
     hidden: tuple[int, ...] = (512, 256)
-    activation: Activation = "relu"  # the study's best activation at depth 2 (see fashion.numpy_mlp_study)
+    activation: Activation = "gelu"  # the study's best cell and best marginal mean (fashion.numpy_mlp_study)
+    # The study (20k images, 8 epochs) preferred no dropout; at this budget (56k images, 20 epochs) seed 0
+    # measured val 0.9103 with 0.2 vs 0.9087 without (train accuracy 0.958 vs 0.991: overfitting).
     dropout: float = 0.2
     optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = 1e-3
