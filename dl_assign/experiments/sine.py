@@ -1,0 +1,395 @@
+"""LSTM and GRU learn a sine wave: one-step and rollout MSE against an MLP, parameters by formula.
+
+``sine.lstm``, ``sine.gru`` and ``sine.mlp`` train one forecaster each; ``sine.compare`` trains
+all three on the same data with the same budget and measures the hyperparameter sweep that the
+defaults below are chosen from. Every model trains through ``engine.fit`` with an MSE loss.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from dl_assign.data import sine as sine_data
+from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit, predict, seed_everything
+from dl_assign.models.forecasters import MLPForecaster, RNNForecaster
+from dl_assign.models.params import param_table, render_param_table, total
+from dl_assign.models.summary import render_summary
+from dl_assign.registry import RunContext, SeedResult, experiment
+from dl_assign.results import markdown_table
+
+MODELS = ("lstm", "gru", "mlp")
+LABELS = {"lstm": "LSTM", "gru": "GRU", "mlp": "MLP"}
+PLOT_POINTS = 300  # one-step test predictions kept per seed for the figure
+
+
+@dataclass(frozen=True)
+class SineConfig(TrainConfig):
+    # the wave (see dl_assign.data.sine): 20 Hz / 0.7 Hz = 28.57 samples per period, a
+    # non-integer period, so no test window is an exact copy of a training window
+    frequency: float = 0.7
+    phase: float = 0.0
+    amplitude: float = 1.0
+    noise: float = 0.0  # the benchmark's noiseless wave; > 0 adds Gaussian observation noise
+    sample_rate: float = 20.0
+    window: int = 32  # ~1.1 periods; chosen by the window sweep in sine.compare
+    horizon: int = 1
+    train_samples: int = 1600  # 56 periods, then validation (14) and test (42) continue the wave
+    val_samples: int = 400
+    test_samples: int = 1200
+    data_seed: int = 0  # drives the noise; fixed so the std over seeds measures training noise
+    rollout_steps: int = 1000  # 35 periods fed back autoregressively from the test range's start
+    # the recurrent forecasters
+    hidden: int = 32  # chosen by the hidden-size sweep in sine.compare
+    layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0  # between stacked layers only (torch ignores it for layers=1)
+    # the MLP forecaster on the same windows
+    mlp_hidden: tuple[int, ...] = (64, 64)
+    mlp_activation: Literal["relu", "leaky_relu", "tanh", "gelu", "sigmoid"] = "tanh"
+    # training
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-2  # Adam(W) on MSE of a unit-amplitude wave; cosine decay to zero
+    restore_best: bool = True  # keep the epoch with the lowest validation MSE
+
+    BUDGETS: ClassVar[dict] = {
+        "smoke": {"epochs": 3, "seeds": (0,), "train_samples": 400, "val_samples": 100, "test_samples": 300,
+                  "rollout_steps": 200, "hidden": 16, "mlp_hidden": (32,), "window": 16},
+        "full": {"epochs": 60, "seeds": (0, 1, 2, 3, 4)},
+    }
+
+
+@dataclass(frozen=True)
+class SineCompareConfig(SineConfig):
+    # the sweep (recurrent cell `sweep_cell`; each cell changes one hyperparameter from the default)
+    sweep_cell: Literal["lstm", "gru"] = "lstm"
+    sweep_hidden: tuple[int, ...] = (8, 16, 64)
+    sweep_window: tuple[int, ...] = (8, 16, 64)
+    sweep_layers: tuple[int, ...] = (2,)
+    sweep_bidirectional: bool = True
+
+    BUDGETS: ClassVar[dict] = {
+        "smoke": SineConfig.BUDGETS["smoke"] | {"sweep_hidden": (8,), "sweep_window": (8,), "sweep_layers": (),
+                                                "sweep_bidirectional": False},
+        "full": SineConfig.BUDGETS["full"],
+    }
+
+
+def spec_of(cfg: SineConfig) -> sine_data.SineSpec:
+    return sine_data.SineSpec(cfg.frequency, cfg.phase, cfg.amplitude, cfg.noise, cfg.sample_rate, cfg.window,
+                              cfg.horizon, cfg.train_samples, cfg.val_samples, cfg.test_samples)
+
+
+def build_model(kind: str, cfg: SineConfig) -> nn.Module:
+    if kind == "mlp":
+        return MLPForecaster(cfg.window, cfg.mlp_hidden, cfg.horizon, act=cfg.mlp_activation)
+    return RNNForecaster(kind, 1, cfg.hidden, cfg.layers, cfg.horizon, cfg.bidirectional, cfg.dropout)
+
+
+@torch.no_grad()
+def rollout(model: nn.Module, start: np.ndarray, steps: int) -> np.ndarray:
+    """Feed the model its own predictions: from the window ``start`` predict ``steps`` values,
+    each prediction (all ``horizon`` of them) appended to the input window of the next step."""
+    model.eval()
+    device = next(model.parameters()).device
+    window = torch.as_tensor(np.asarray(start, dtype=np.float32), device=device).reshape(1, -1, 1)  # (1, T, 1)
+    out: list[torch.Tensor] = []
+    n = 0
+    while n < steps:
+        pred = model(window).reshape(1, -1, 1)  # (1, horizon, 1)
+        out.append(pred.flatten())
+        n += pred.shape[1]
+        window = torch.cat([window, pred], dim=1)[:, -window.shape[1]:]
+    return torch.cat(out)[:steps].cpu().numpy().astype(np.float64)
+
+
+def _tensors(x, y):
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def train_forecaster(kind: str, cfg: SineConfig, seed: int, ctx: RunContext, tag: str = "",
+                     record_dataset: bool = True) -> SeedResult:
+    """Train one forecaster on the sine windows with MSE through ``engine.fit``; test it."""
+    d = sine_data.load_splits(spec_of(cfg), cfg.data_seed)
+    if record_dataset:  # the sweep's variants of the data are not the experiment's dataset
+        ctx.use_dataset(d.info)
+    seed_everything(seed)  # every model of a seed starts from the same RNG state, whatever ran before
+    model = build_model(kind, cfg)
+    train = TensorLoader(*_tensors(d.x_train, d.y_train), cfg.batch_size, shuffle=True, seed=seed)
+    val = TensorLoader(*_tensors(d.x_val, d.y_val), 4096)
+    test = TensorLoader(*_tensors(d.x_test, d.y_test), 4096)
+    mse = nn.MSELoss()
+    t0 = time.perf_counter()
+    history = fit(model, train, val, cfg, loss_fn=mse, checkpoint=ctx.checkpoint_path(seed, tag or kind),
+                  resume=ctx.resume, progress=ctx.progress, desc=f"{ctx.experiment} {tag or kind} seed {seed}")
+    fit_seconds = time.perf_counter() - t0
+    out, y = predict(model, test)  # (N, horizon) each
+    steps = min(cfg.rollout_steps, cfg.test_samples - cfg.window)
+    truth = d.series["test"][cfg.window:cfg.window + steps]
+    rolled = rollout(model, d.series["test"][:cfg.window], steps)
+    sq = (rolled - truth) ** 2
+    metrics = {
+        "test_mse": float(((out[:, 0] - y[:, 0]) ** 2).mean()),  # one step ahead
+        "rollout_mse": float(sq.mean()),
+        "rollout_last_quarter_mse": float(sq[-max(1, steps // 4):].mean()),
+        "val_mse": float(evaluate(model, val, loss_fn=mse)["loss"]),
+        "train_mse": float(evaluate(model, TensorLoader(*_tensors(d.x_train, d.y_train), 4096), loss_fn=mse)["loss"]),
+        "params": float(sum(p.numel() for p in model.parameters())),
+        "train_seconds": history[-1]["train_seconds"],  # optimisation steps only
+        "fit_seconds": fit_seconds,  # fit() as a whole, validation after each epoch included
+        "epochs_run": float(len(history)),
+    }
+    if cfg.horizon > 1:
+        metrics["test_mse_all_horizon"] = float(((out - y) ** 2).mean())
+    history = [{k: v for k, v in row.items() if k != "train_acc"} for row in history]  # no accuracy here
+    artifacts = {"history": history, "one_step": np.round(out[:PLOT_POINTS, 0].numpy(), 7),
+                 "rollout": np.round(rolled, 7)}
+    return SeedResult(metrics, artifacts)
+
+
+# ---------------------------------------------------------------------------------------------
+# reports
+
+
+def _truth(cfg: SineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The test range's targets for the one-step plot and the rollout (regenerated, deterministic)."""
+    d = sine_data.load_splits(spec_of(cfg), cfg.data_seed)
+    steps = min(cfg.rollout_steps, cfg.test_samples - cfg.window)
+    return d.y_test[:PLOT_POINTS, 0].astype(np.float64), d.series["test"][cfg.window:cfg.window + steps]
+
+
+def _mean_std(outputs: list[SeedResult], key: str) -> tuple[float, float]:
+    values = np.array([o.metrics[key] for o in outputs], dtype=np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def _fmt(outputs, key: str, digits: int = 2, fixed: bool = False) -> str:
+    mean, std = _mean_std(outputs, key)
+    if fixed:
+        return f"{mean:.1f} ± {std:.1f}"
+    return f"{mean:.{digits}e} ± {std:.{digits}e}"
+
+
+def architecture_md(kind: str, cfg: SineConfig) -> str:
+    """The generated architecture summary and the per-layer parameter table of one model."""
+    model = build_model(kind, cfg)
+    rows = param_table(model)
+    example = torch.zeros(4, cfg.window, 1)  # (B, T, 1)
+    return "\n\n".join([
+        render_summary(model, example, title=f"**{LABELS[kind]}: architecture (from a forward pass)**"),
+        render_param_table(rows, title=f"**{LABELS[kind]}: parameters per layer, formula vs torch**"),
+    ])
+
+
+FORMULA_LEGEND = (
+    "Formulas: `I` = the layer's input size, `H` = hidden size. Each recurrent direction holds "
+    "`W_ih (gH x I)`, `W_hh (gH x H)` and PyTorch's two bias vectors `b_ih`, `b_hh` (`gH` each) "
+    "with `g` = 4 gates for the LSTM (input, forget, cell, output) and 3 for the GRU (reset, "
+    "update, new): LSTM `4H(I+H) + 8H`, GRU `3H(I+H) + 6H`. A bidirectional layer has two such "
+    "sets (`2 × [...]`); a layer above the first reads `I = H × directions`. A linear layer has "
+    "`out·in + out`. The torch column is `sum(p.numel())` over the layer's own parameters."
+)
+
+
+def _single_report(kind: str):
+    def report(cfg: SineConfig, outputs: list[SeedResult], ctx: RunContext) -> str:
+        from dl_assign.viz import sine as viz
+
+        one_step_truth, roll_truth = _truth(cfg)
+        seeds = list(cfg.seeds)
+        first = {f"{LABELS[kind]} seed {seeds[0]}": outputs[0].artifacts["one_step"]}
+        ctx.save_figure(viz.forecast(one_step_truth, first,
+                                     title=f"{ctx.experiment}: one-step test predictions vs truth"), "forecast")
+        ctx.save_figure(viz.rollout(roll_truth, {f"seed {s}": o.artifacts["rollout"] for s, o in zip(seeds, outputs)},
+                                    title=f"{ctx.experiment}: autoregressive rollout vs truth"), "rollout")
+        ctx.save_figure(viz.mse_curves({f"seed {s}": o.artifacts["history"] for s, o in zip(seeds, outputs)},
+                                       title=f"{ctx.experiment}: MSE per epoch"), "curves")
+        steps = len(roll_truth)
+        lines = [
+            f"One-step test MSE {_fmt(outputs, 'test_mse')}; autoregressive rollout over {steps} steps "
+            f"({steps / (cfg.sample_rate / cfg.frequency):.0f} periods) MSE {_fmt(outputs, 'rollout_mse')} "
+            f"(last quarter {_fmt(outputs, 'rollout_last_quarter_mse')}); training "
+            f"{_fmt(outputs, 'train_seconds', fixed=True)} s per seed; "
+            f"{int(outputs[0].metrics['params']):,} parameters.",
+            "",
+            architecture_md(kind, cfg),
+            "",
+            FORMULA_LEGEND,
+            "",
+            "The hyperparameters (window, hidden size, layers, direction, learning rate, epochs) are "
+            "explained with measurements in `sine.compare.md`.",
+        ]
+        return "\n".join(lines)
+
+    return report
+
+
+@experiment("sine.lstm", SineConfig, report=_single_report("lstm"))
+def sine_lstm(cfg: SineConfig, seed: int, ctx: RunContext) -> SeedResult:
+    """LSTM forecaster on the sine wave: one-step test MSE, rollout MSE, parameters, train time."""
+    return train_forecaster("lstm", cfg, seed, ctx)
+
+
+@experiment("sine.gru", SineConfig, report=_single_report("gru"))
+def sine_gru(cfg: SineConfig, seed: int, ctx: RunContext) -> SeedResult:
+    """GRU forecaster on the sine wave: one-step test MSE, rollout MSE, parameters, train time."""
+    return train_forecaster("gru", cfg, seed, ctx)
+
+
+@experiment("sine.mlp", SineConfig, report=_single_report("mlp"))
+def sine_mlp(cfg: SineConfig, seed: int, ctx: RunContext) -> SeedResult:
+    """MLP forecaster on the same sine windows: one-step test MSE, rollout MSE, parameters, train time."""
+    return train_forecaster("mlp", cfg, seed, ctx)
+
+
+def sweep_cells(cfg: SineCompareConfig) -> dict[str, dict]:
+    """``{label: overrides}``: each cell changes one hyperparameter of the default recurrent model."""
+    cells: dict[str, dict] = {}
+    cells |= {f"hidden{h}": {"hidden": h} for h in cfg.sweep_hidden if h != cfg.hidden}
+    cells |= {f"window{w}": {"window": w} for w in cfg.sweep_window if w != cfg.window}
+    cells |= {f"layers{n}": {"layers": n} for n in cfg.sweep_layers if n != cfg.layers}
+    if cfg.sweep_bidirectional:
+        cells["bidirectional"] = {"bidirectional": not cfg.bidirectional}
+    return cells
+
+
+SWEEP_KEYS = ("test_mse", "rollout_mse", "val_mse", "train_mse", "params", "train_seconds")
+
+
+def compare_report(cfg: SineCompareConfig, outputs: list[SeedResult], ctx: RunContext) -> str:
+    from dl_assign.viz import sine as viz
+
+    one_step_truth, roll_truth = _truth(cfg)
+    steps, periods = len(roll_truth), len(roll_truth) / (cfg.sample_rate / cfg.frequency)
+    s0 = cfg.seeds[0]
+    ctx.save_figure(viz.forecast(one_step_truth, {f"{LABELS[k]}": outputs[0].artifacts[k]["one_step"] for k in MODELS},
+                                 title=f"one-step test predictions vs truth (seed {s0})"), "forecast")
+    ctx.save_figure(viz.rollout(roll_truth, {f"{LABELS[k]}": outputs[0].artifacts[k]["rollout"] for k in MODELS},
+                                title=f"autoregressive rollout over {steps} steps (seed {s0})"), "rollout")
+    ctx.save_figure(viz.mse_curves({LABELS[k]: outputs[0].artifacts[k]["history"] for k in MODELS},
+                                   title=f"MSE per epoch (seed {s0})"), "curves")
+
+    # the comparison table
+    rows = []
+    for kind in MODELS:
+        rows.append([LABELS[kind], f"{int(outputs[0].metrics[f'{kind}/params']):,}",
+                     _fmt(outputs, f"{kind}/test_mse"), _fmt(outputs, f"{kind}/rollout_mse"),
+                     _fmt(outputs, f"{kind}/rollout_last_quarter_mse"), _fmt(outputs, f"{kind}/val_mse"),
+                     _fmt(outputs, f"{kind}/train_seconds", fixed=True)])
+    ranked = sorted(MODELS, key=lambda k: _mean_std(outputs, f"{k}/test_mse")[0])
+    ranked_roll = sorted(MODELS, key=lambda k: _mean_std(outputs, f"{k}/rollout_mse")[0])
+    growth = [_mean_std(outputs, f"{k}/rollout_mse")[0] / _mean_std(outputs, f"{k}/test_mse")[0] for k in MODELS]
+    n = len(outputs)
+    parts = [
+        f"## LSTM vs GRU vs MLP (mean ± std over {n} seed(s), same data, same budget)",
+        "",
+        f"Data: a noise-{'free' if cfg.noise == 0 else f'{cfg.noise} std'} sine of {cfg.frequency} Hz sampled at "
+        f"{cfg.sample_rate} Hz ({cfg.sample_rate / cfg.frequency:.2f} samples per period), windows of "
+        f"{cfg.window} samples predicting the next {cfg.horizon}; train/val/test are the consecutive time "
+        f"ranges of {cfg.train_samples}/{cfg.val_samples}/{cfg.test_samples} samples. Budget: {cfg.epochs} "
+        f"epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr} ({cfg.schedule}), best validation epoch kept. "
+        f"Rollout: from the first test window, {steps} steps ({periods:.0f} periods), each prediction fed back.",
+        "",
+        markdown_table(["model", "parameters", "one-step test MSE", f"rollout MSE ({steps} steps)",
+                        "rollout MSE, last quarter", "val MSE", "train s"], rows),
+        "",
+        f"Lowest one-step test MSE: **{LABELS[ranked[0]]}** "
+        f"({_mean_std(outputs, f'{ranked[0]}/test_mse')[0]:.2e}), then {LABELS[ranked[1]]} "
+        f"({_mean_std(outputs, f'{ranked[1]}/test_mse')[0]:.2e}) and {LABELS[ranked[2]]} "
+        f"({_mean_std(outputs, f'{ranked[2]}/test_mse')[0]:.2e}). Lowest rollout MSE: "
+        f"**{LABELS[ranked_roll[0]]}** ({_mean_std(outputs, f'{ranked_roll[0]}/rollout_mse')[0]:.2e}). "
+        f"Rollout errors compound: for every model the rollout MSE is "
+        f"{min(growth):.0f}x to {max(growth):.0f}x its one-step MSE (see the drift figure).",
+        "",
+        "## Architectures and parameters per layer (formula vs torch)",
+        "",
+        FORMULA_LEGEND,
+        "",
+    ]
+    for kind in MODELS:
+        parts += [architecture_md(kind, cfg), ""]
+    ok = all(o.metrics["param_formula_ok"] == 1.0 for o in outputs)
+    f_totals = {k: total(param_table(build_model(k, cfg))) for k in MODELS}
+    parts += [f"Every layer's formula count equals torch's: **{'yes' if ok else 'NO'}** (totals "
+              + ", ".join(f"{LABELS[k]} {f:,}" for k, (f, _) in f_totals.items()) + ").", ""]
+    parts += sweep_md(cfg, outputs, ctx)
+    return "\n".join(parts)
+
+
+def sweep_md(cfg: SineCompareConfig, outputs: list[SeedResult], ctx: RunContext) -> list[str]:
+    from dl_assign.viz import sine as viz
+
+    cell = cfg.sweep_cell
+    key = lambda label, m: f"{cell}/{m}" if label == "default" else f"sweep/{cell}/{label}/{m}"  # noqa: E731
+    labels = ["default", *sweep_cells(cfg)]
+    rows = []
+    for label in labels:
+        rows.append([label if label != "default" else f"default (H={cfg.hidden}, window={cfg.window}, "
+                     f"layers={cfg.layers}, bidirectional={cfg.bidirectional})",
+                     f"{int(outputs[0].metrics[key(label, 'params')]):,}", _fmt(outputs, key(label, "test_mse")),
+                     _fmt(outputs, key(label, "rollout_mse")), _fmt(outputs, key(label, "train_mse")),
+                     _fmt(outputs, key(label, "train_seconds"), fixed=True)])
+    panels = {}
+    for name, values, default in (("hidden", cfg.sweep_hidden, cfg.hidden), ("window", cfg.sweep_window, cfg.window)):
+        xs = sorted(set(values) | {default})
+        if len(xs) < 2:
+            continue
+        stats = [_mean_std(outputs, key("default" if x == default else f"{name}{x}", "test_mse")) for x in xs]
+        panels[name] = {"x": xs, "mean": [s[0] for s in stats], "std": [s[1] for s in stats], "default": default}
+    if panels:
+        ctx.save_figure(viz.sweep(panels, title=f"{LABELS[cell]}: one-step test MSE over seeds"), "sweep")
+
+    def line(name: str, values, default) -> str:
+        xs = sorted(set(values) | {default})
+        cells = [("default" if x == default else f"{name}{x}", x) for x in xs]
+        measured = "; ".join(f"{name}={x}: test MSE {_mean_std(outputs, key(lab, 'test_mse'))[0]:.2e}, "
+                             f"{_mean_std(outputs, key(lab, 'train_seconds'))[0]:.1f} s" for lab, x in cells)
+        best = min(cells, key=lambda c: _mean_std(outputs, key(c[0], "test_mse"))[0])
+        return f"- **{name}** = {default} (best mean test MSE at {name}={best[1]}). Measured: {measured}."
+
+    text = [f"## Hyperparameters, and the measurement behind each ({LABELS[cell]}, one change at a time)", "",
+            markdown_table(["cell", "parameters", "one-step test MSE", "rollout MSE", "train MSE", "train s"], rows),
+            ""]
+    if len(set(cfg.sweep_hidden) | {cfg.hidden}) > 1:
+        text.append(line("hidden", cfg.sweep_hidden, cfg.hidden))
+    if len(set(cfg.sweep_window) | {cfg.window}) > 1:
+        text.append(line("window", cfg.sweep_window, cfg.window))
+    if len(set(cfg.sweep_layers) | {cfg.layers}) > 1:
+        text.append(line("layers", cfg.sweep_layers, cfg.layers))
+    if cfg.sweep_bidirectional:
+        d = _mean_std(outputs, key("default", "test_mse"))[0]
+        b = _mean_std(outputs, key("bidirectional", "test_mse"))[0]
+        text.append(f"- **bidirectional** = {cfg.bidirectional}: test MSE {d:.2e} vs {b:.2e} with "
+                    f"bidirectional={not cfg.bidirectional}, at "
+                    f"{_mean_std(outputs, key('bidirectional', 'train_seconds'))[0]:.1f} s vs "
+                    f"{_mean_std(outputs, key('default', 'train_seconds'))[0]:.1f} s of training.")
+    tr, va = _mean_std(outputs, f"{cell}/train_mse")[0], _mean_std(outputs, f"{cell}/val_mse")[0]
+    text.append(f"- **dropout** = {cfg.dropout}: the default model's train MSE {tr:.2e} vs validation MSE "
+                f"{va:.2e}; dropout only acts between stacked layers in torch.")
+    text.append(f"- **epochs / lr** = {cfg.epochs} / {cfg.lr} ({cfg.schedule}): see the MSE-per-epoch figure; "
+                f"the {LABELS[cell]} trains in {_mean_std(outputs, f'{cell}/train_seconds')[0]:.1f} s per seed.")
+    return text + [""]
+
+
+@experiment("sine.compare", SineCompareConfig, report=compare_report)
+def sine_compare(cfg: SineCompareConfig, seed: int, ctx: RunContext) -> SeedResult:
+    """LSTM vs GRU vs MLP on the same sine data and budget, a hyperparameter sweep, parameters by formula."""
+    metrics: dict[str, float] = {}
+    artifacts: dict[str, dict] = {}
+    for kind in MODELS:
+        out = train_forecaster(kind, cfg, seed, ctx, tag=kind)
+        metrics |= {f"{kind}/{k}": v for k, v in out.metrics.items()}
+        artifacts[kind] = out.artifacts
+    for label, change in sweep_cells(cfg).items():
+        out = train_forecaster(cfg.sweep_cell, replace(cfg, **change), seed, ctx, tag=f"sweep-{label}",
+                               record_dataset=False)
+        metrics |= {f"sweep/{cfg.sweep_cell}/{label}/{k}": out.metrics[k] for k in SWEEP_KEYS}
+    ok = all(r.matches for kind in MODELS for r in param_table(build_model(kind, cfg)))
+    metrics["param_formula_ok"] = float(ok)  # 1.0 when every layer's formula equals torch's numel
+    return SeedResult({"lstm/test_mse": metrics.pop("lstm/test_mse")} | metrics, artifacts)
