@@ -23,7 +23,9 @@ NAME = "sine"
 class SineSpec:
     """What the generator draws: the wave, how it is sampled, and how it is cut."""
 
-    frequency: float = 0.7  # Hz; with 20 Hz sampling a period is 28.57 samples (non-integer)
+    # Hz; at 20 Hz a period is 28.29 samples and the sampled phases repeat only after 20,000
+    # samples (0.707 * 20000 / 20 = 707 whole periods), so no test window copies a training one
+    frequency: float = 0.707
     phase: float = 0.0  # radians
     amplitude: float = 1.0
     noise: float = 0.0  # std of Gaussian observation noise
