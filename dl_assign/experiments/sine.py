@@ -59,8 +59,8 @@ class SineConfig(TrainConfig):
     restore_best: bool = True  # keep the epoch with the lowest validation MSE
 
     BUDGETS: ClassVar[dict] = {
-        "smoke": {"epochs": 4, "batch_size": 16, "seeds": (0,), "train_samples": 400, "val_samples": 100, "test_samples": 300,
-                  "rollout_steps": 200, "hidden": 16, "mlp_hidden": (32,), "window": 16},
+        "smoke": {"epochs": 4, "batch_size": 16, "seeds": (0,), "train_samples": 400, "val_samples": 100,
+                  "test_samples": 300, "rollout_steps": 200, "hidden": 16, "mlp_hidden": (32,), "window": 16},
         "full": {"epochs": 60, "seeds": (0, 1, 2, 3, 4)},
     }
 
