@@ -51,8 +51,12 @@ def sweep(panels: dict[str, dict[str, list]], title: str = ""):
     """One panel per swept hyperparameter: ``{name: {"x": [...], "mean": [...], "std": [...]}}``
     of test MSE (log scale), error bars over seeds; the default marked."""
     plt = _plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), squeeze=False)
-    for ax, (name, p) in zip(axes[0], panels.items()):
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (name, p) in zip(axes.flat, panels.items()):
         x = [str(v) for v in p["x"]]
         ax.errorbar(x, p["mean"], yerr=p["std"], marker="o", capsize=3)
         if "default" in p:
