@@ -32,6 +32,16 @@ RUBRIC: tuple[Row, ...] = (
         {"smoke": 0.65, "standard": 0.88, "full": 0.89}, 2),
     Row("pests (IP102 layout): CNN trained from scratch, baseline for transfer learning",
         "pests.cnn_scratch", "test_accuracy", {"smoke": 0.10, "standard": 0.45, "full": 0.55}, 5),
+    Row("seed 000: an LSTM learns the sine wave (one-step test MSE, noiseless wave)", "sine.lstm", "test_mse",
+        {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 4, higher_is_better=False),
+    Row("seed 000: a GRU learns the sine wave (one-step test MSE, noiseless wave)", "sine.gru", "test_mse",
+        {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 4, higher_is_better=False),
+    Row("seed 000: the LSTM's autoregressive rollout stays on the wave (rollout MSE, 1000 steps)", "sine.lstm",
+        "rollout_mse", {"smoke": 0.2, "standard": 1e-3, "full": 1e-3}, 2, higher_is_better=False),
+    Row("seed 000: parameters of each layer calculated by formula equal torch's count", "sine.compare",
+        "param_formula_ok", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 3),
+    Row("seed 000: comparison with the MLP on the same windows (MLP one-step test MSE)", "sine.compare",
+        "mlp/test_mse", {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 2, higher_is_better=False),
 )
 GATE = 1.0  # fraction of the rubric's points needed; every row must pass by default
 

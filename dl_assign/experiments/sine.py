@@ -7,6 +7,7 @@ defaults below are chosen from. Every model trains through ``engine.fit`` with a
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
@@ -57,6 +58,10 @@ class SineConfig(TrainConfig):
     batch_size: int = 32  # 4x the steps of 128: lower one-step MSE and far less rollout drift (measured)
     lr: float = 1e-2  # AdamW on the MSE of a unit-amplitude wave; cosine decay to zero
     restore_best: bool = True  # keep the epoch with the lowest validation MSE
+    # intra-op CPU threads while training (0 = torch's default). The matrices are tiny: a second
+    # thread only adds synchronisation, and with the other core busy it made training 30-100x
+    # slower (measured); one thread keeps the time stable on a shared 2-core machine
+    threads: int = 1
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"epochs": 4, "batch_size": 16, "seeds": (0,), "train_samples": 400, "val_samples": 100,
@@ -116,6 +121,18 @@ def rollout(model: nn.Module, start: np.ndarray, steps: int) -> np.ndarray:
     return torch.cat(out)[:steps].cpu().numpy().astype(np.float64)
 
 
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Use ``n`` intra-op threads inside the block (0: leave torch's setting), then restore."""
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _tensors(x, y):
     return torch.from_numpy(x), torch.from_numpy(y)
 
@@ -123,6 +140,12 @@ def _tensors(x, y):
 def train_forecaster(kind: str, cfg: SineConfig, seed: int, ctx: RunContext, tag: str = "",
                      record_dataset: bool = True) -> SeedResult:
     """Train one forecaster on the sine windows with MSE through ``engine.fit``; test it."""
+    with torch_threads(cfg.threads):
+        return _train_forecaster(kind, cfg, seed, ctx, tag, record_dataset)
+
+
+def _train_forecaster(kind: str, cfg: SineConfig, seed: int, ctx: RunContext, tag: str,
+                      record_dataset: bool) -> SeedResult:
     d = sine_data.load_splits(spec_of(cfg), cfg.data_seed)
     if record_dataset:  # the sweep's variants of the data are not the experiment's dataset
         ctx.use_dataset(d.info)
