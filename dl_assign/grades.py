@@ -50,6 +50,17 @@ RUBRIC: tuple[Row, ...] = (
         "test_accuracy", {"smoke": 0.70, "standard": 0.900, "full": 0.900}, 8),
     Row("NumPy MLP training time, whole training split (seconds, goal <= 60 on 2 cores)", "fashion.numpy_mlp",
         "train_seconds", {"standard": 60.0}, 2, higher_is_better=False),
+    # sine-wave forecasting (seed 000's RNN question)
+    Row("seed 000: an LSTM learns the sine wave (one-step test MSE, noiseless wave)", "sine.lstm", "test_mse",
+        {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 4, higher_is_better=False),
+    Row("seed 000: a GRU learns the sine wave (one-step test MSE, noiseless wave)", "sine.gru", "test_mse",
+        {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 4, higher_is_better=False),
+    Row("seed 000: the LSTM's autoregressive rollout stays on the wave (rollout MSE; 1000 steps at standard)",
+        "sine.lstm", "rollout_mse", {"smoke": 0.2, "standard": 1e-3, "full": 1e-3}, 2, higher_is_better=False),
+    Row("seed 000: parameters of each layer calculated by formula equal torch's count", "sine.compare",
+        "param_formula_ok", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 3),
+    Row("seed 000: comparison with the MLP on the same windows (MLP one-step test MSE)", "sine.compare",
+        "mlp/test_mse", {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 2, higher_is_better=False),
 )
 GATE = 1.0  # fraction of the rubric's points needed; every row must pass by default
 
