@@ -148,6 +148,7 @@ def test_fit_trains_a_regressor_with_mse():
     before = evaluate(model, val, loss_fn=nn.MSELoss())["loss"]
     history = fit(model, train, val, TrainConfig(epochs=8, lr=1e-2), loss_fn=nn.MSELoss(), progress=False)
     assert history[-1]["val_loss"] == pytest.approx(evaluate(model, val, loss_fn=nn.MSELoss())["loss"])
+    assert "train_acc" not in history[-1] and "val_acc" not in history[-1]  # regression: no accuracy
     assert history[-1]["val_loss"] < 0.1 * before
     assert "val_acc" not in history[-1]
 

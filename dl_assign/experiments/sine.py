@@ -177,7 +177,6 @@ def _train_forecaster(kind: str, cfg: SineConfig, seed: int, ctx: RunContext, ta
     }
     if cfg.horizon > 1:
         metrics["test_mse_all_horizon"] = float(((out - y) ** 2).mean())
-    history = [{k: v for k, v in row.items() if k != "train_acc"} for row in history]  # no accuracy here
     artifacts = {"history": history, "one_step": np.round(out[:PLOT_POINTS, 0].numpy(), 7),
                  "rollout": np.round(rolled, 7)}
     return SeedResult(metrics, artifacts)
