@@ -61,6 +61,22 @@ RUBRIC: tuple[Row, ...] = (
         "param_formula_ok", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 3),
     Row("seed 000: comparison with the MLP on the same windows (MLP one-step test MSE)", "sine.compare",
         "mlp/test_mse", {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 2, higher_is_better=False),
+    Row("seed 004: EDA pixel mean/std measured = published 0.2860/0.3530 (max abs error)", "fashion.eda",
+        "pixel_stats_error_vs_published", {"smoke": 5e-4, "standard": 5e-4, "full": 5e-4}, 1, higher_is_better=False),
+    Row("seed 004: EDA class balance computed per split (official train balanced)", "fashion.eda",
+        "official_train_balanced", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 1),
+    Row("seed 004: EDA edge+texture features (Sobel/Canny, LBP/GLCM): linear-probe test accuracy", "fashion.eda",
+        "probe_edges_texture_accuracy", {"smoke": 0.65, "standard": 0.72, "full": 0.72}, 2),
+    Row("seed 004: vanishing gradients measured (sigmoid, log10 first/last-hidden grad norm at init)",
+        "fashion.theory_vanishing", "sigmoid_xavier/log10_grad_ratio_init",
+        {"smoke": -2.0, "standard": -6.0, "full": -6.0}, 1, higher_is_better=False),
+    Row("seed 004: exploding gradients measured (log10 first-layer grad, gain 1.5 over He init)",
+        "fashion.theory_exploding", "log10_first_layer_grad_large_over_he",
+        {"smoke": 0.8, "standard": 2.5, "full": 2.5}, 1),
+    Row("seed 004: attention over CNN embeddings: test accuracy of the attention-weighted vote",
+        "fashion.attention", "identity/accuracy", {"smoke": 0.2, "standard": 0.75, "full": 0.80}, 2),
+    Row("seed 004: attention vs uniform averaging (accuracy gain)", "fashion.attention", "gain_over_uniform",
+        {"smoke": 0.1, "standard": 0.6, "full": 0.6}, 1),
 )
 GATE = 1.0  # fraction of the rubric's points needed; every row must pass by default
 

@@ -1,3 +1,13 @@
 """One module per task family; importing this package registers every experiment."""
 
-from dl_assign.experiments import fashion_mlp, fashion_numpy, numpy_nn_checks, pests_cnn, sine  # noqa: F401
+from dl_assign.experiments import (  # noqa: F401
+    fashion_attention,
+    fashion_cnn,
+    fashion_eda,
+    fashion_mlp,
+    fashion_numpy,
+    fashion_theory,
+    numpy_nn_checks,
+    pests_cnn,
+    sine,
+)
