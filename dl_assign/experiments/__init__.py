@@ -1,3 +1,10 @@
 """One module per task family; importing this package registers every experiment."""
 
-from dl_assign.experiments import fashion_cnn, fashion_cnn_studies, fashion_mlp, pests_cnn  # noqa: F401
+from dl_assign.experiments import (  # noqa: F401
+    fashion_cnn,
+    fashion_cnn_studies,
+    fashion_mlp,
+    fashion_numpy,
+    numpy_nn_checks,
+    pests_cnn,
+)
