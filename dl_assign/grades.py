@@ -36,9 +36,9 @@ RUBRIC: tuple[Row, ...] = (
 GATE = 1.0  # fraction of the rubric's points needed; every row must pass by default
 
 
-def grade_rows(records: dict[str, dict], rubric=RUBRIC) -> list[dict]:
+def grade_rows(records: dict[str, dict], rubric=None) -> list[dict]:
     rows = []
-    for row in rubric:
+    for row in RUBRIC if rubric is None else rubric:
         rec = records.get(row.experiment)
         out = asdict(row) | {"budget": None, "value": None, "threshold": None, "earned": 0.0, "status": "missing"}
         if rec is not None:
@@ -57,7 +57,7 @@ def grade_rows(records: dict[str, dict], rubric=RUBRIC) -> list[dict]:
     return rows
 
 
-def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=RUBRIC) -> dict:
+def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=None) -> dict:
     """Grade a results folder; writes grades.json and grades.md there and returns the summary."""
     results_dir = Path(results_dir)
     rows = grade_rows(load_results(results_dir), rubric)

@@ -9,9 +9,9 @@ how to obtain it when it is missing.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 
 def data_root() -> Path:

@@ -20,7 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from dl_assign.data import (
-    DatasetCorrupt, DatasetMissing, DatasetStatus, data_root, human_size, register_dataset,
+    DatasetCorrupt,
+    DatasetMissing,
+    DatasetStatus,
+    data_root,
+    human_size,
+    register_dataset,
 )
 from dl_assign.data.preprocess import to_unit
 

@@ -9,11 +9,17 @@ or a label out of range raises DatasetCorrupt naming the file and line.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from dl_assign.data import (
-    DatasetCorrupt, DatasetMissing, DatasetStatus, data_root, folder_size, human_size, register_dataset,
+    DatasetCorrupt,
+    DatasetMissing,
+    DatasetStatus,
+    data_root,
+    folder_size,
+    human_size,
+    register_dataset,
 )
 
 NAME = "ip102"

@@ -2,7 +2,14 @@
 
 from dl_assign.engine.device import pick_device
 from dl_assign.engine.loop import (
-    EpochLoader, NonFiniteLossError, TensorLoader, TrainConfig, evaluate, fit, history_arrays, predict,
+    EpochLoader,
+    NonFiniteLossError,
+    TensorLoader,
+    TrainConfig,
+    evaluate,
+    fit,
+    history_arrays,
+    predict,
 )
 from dl_assign.engine.metrics import classification_metrics
 from dl_assign.engine.seeding import seed_everything

@@ -1,0 +1,50 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make bench   set up, get data, train every experiment at the standard budget -> results/, grades
+#   make test    set up, get data, run the tests and the smoke benchmarks, gate on the grades
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+BUDGET ?= standard
+export DL_ASSIGN_DATA ?= $(CURDIR)/.data
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup data test bench grade lint clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Fashion-MNIST: Debian's package when apt is usable, else torchvision's download.
+data: setup
+	@if $(BIN)/dl-assign data | grep -q '^fashion-mnist *found'; then echo "fashion-mnist: present"; \
+	elif command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y -qq dataset-fashion-mnist || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; }; \
+	else $(BIN)/dl-assign data --download fashion-mnist; fi
+	$(BIN)/dl-assign data
+
+test: data
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --budget smoke --results-dir build/results-smoke \
+		--benchmark-json build/bench-smoke.json
+	$(BIN)/dl-assign grade --results-dir build/results-smoke
+	$(BIN)/dl-assign grade --results-dir results
+
+bench: data
+	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --budget $(BUDGET) \
+		--benchmark-json build/bench-$(BUDGET).json
+	@cat results/index.md
+	$(BIN)/dl-assign grade --results-dir results
+
+grade: setup
+	$(BIN)/dl-assign grade --results-dir results
+
+lint: setup
+	$(BIN)/ruff check dl_assign tests benchmarks conftest.py
+
+clean:
+	rm -rf build checkpoints .pytest_cache .benchmarks
