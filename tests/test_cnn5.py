@@ -93,7 +93,7 @@ def test_init_weights_variances(scheme, expected_var):
     init_weights(model, scheme)
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            w = m.weight
+            w = m.weight.detach()
             fan_in = w[0].numel()
             fan_out = w.shape[0] * (w[0, 0].numel())
             want = expected_var(fan_in, fan_out)

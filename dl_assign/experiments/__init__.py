@@ -2,9 +2,11 @@
 
 from dl_assign.experiments import (  # noqa: F401
     fashion_cnn,
+    fashion_cnn_mlp,
     fashion_cnn_studies,
     fashion_mlp,
     fashion_numpy,
+    fashion_resnet,
     numpy_nn_checks,
     pests_cnn,
 )
