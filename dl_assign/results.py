@@ -188,12 +188,19 @@ def load_results(results_dir: str | Path = "results") -> dict[str, dict]:
     return out
 
 
+def fmt_number(x: float, digits: int = 4) -> str:
+    """Fixed point, or scientific for magnitudes fixed point would print as 0.0000 or very long."""
+    if x != 0 and (abs(x) < 10 ** -digits or abs(x) >= 1e7):
+        return f"{x:.2e}"
+    return f"{x:.{digits}f}"
+
+
 def fmt_metric(m: dict[str, Any], digits: int = 4) -> str:
     if m["mean"] is None:
         return "n/a"
     if len(m["values"]) > 1:
-        return f"{m['mean']:.{digits}f} ± {m['std']:.{digits}f}"
-    return f"{m['mean']:.{digits}f}"
+        return f"{fmt_number(m['mean'], digits)} ± {fmt_number(m['std'], digits)}"
+    return fmt_number(m["mean"], digits)
 
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:

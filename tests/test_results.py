@@ -66,3 +66,8 @@ def test_non_finite_values_become_null():
         seed_seconds=[0.0], artifacts=[{}], wall_seconds=0.0, dataset={}, figures=[], env={"git_sha": "a"})
     assert rec["metrics"]["x"]["mean"] is None
     json.dumps(rec, allow_nan=False)  # strict JSON
+
+
+@pytest.mark.parametrize("x,want", [(0.90215, "0.9022"), (3.2e-13, "3.20e-13"), (0.0, "0.0000"), (2.5e8, "2.50e+08")])
+def test_fmt_number_switches_to_scientific_for_tiny_and_huge(x, want):
+    assert results.fmt_number(x) == want
