@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         args.gate = GATE
     try:
         return args.fn(args)
+    except BrokenPipeError:  # `dl-assign data | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ConfigError, UnknownExperiment, DatasetMissing, DatasetCorrupt) as exc:
         print(f"dl-assign: error: {exc}", file=sys.stderr)
         return 2

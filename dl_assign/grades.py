@@ -52,7 +52,36 @@ RUBRIC: tuple[Row, ...] = (
     Row("seed 004: torchvision ResNet-50 adapted to 28x28 grey (from scratch)", "fashion.resnet50",
         "test_accuracy", {"smoke": 0.05, "standard": 0.75, "full": 0.94}, 2),  # 0.799; full (H100, 1 seed) 0.948
     Row("pests (IP102 layout): CNN trained from scratch, baseline for transfer learning",
-        "pests.cnn_scratch", "test_accuracy", {"smoke": 0.10, "standard": 0.38, "full": 0.45}, 5),  # measured 0.405 ± 0.011
+        "pests.cnn_scratch", "test_accuracy", {"smoke": 0.10, "standard": 0.38, "full": 0.45}, 5),  # measured 0.405
+    # from-scratch NumPy MLP (seed questions: forward 8, backward 12, loss 1, study 15)
+    Row("NumPy MLP forward pass: agrees with a torch float64 twin (max |diff|)", "numpy_nn.gradcheck",
+        "torch_forward_max_abs_diff", {"smoke": 1e-10, "standard": 1e-10, "full": 1e-10}, 8, higher_is_better=False),
+    Row("NumPy MLP backward pass: centred differences, smooth activations (max rel. error)", "numpy_nn.gradcheck",
+        "max_rel_error_smooth", {"smoke": 1e-7, "standard": 1e-7, "full": 1e-7}, 6, higher_is_better=False),
+    Row("NumPy MLP backward pass: centred differences, ReLU family away from kinks (max rel. error)",
+        "numpy_nn.gradcheck", "max_rel_error_relu_family", {"smoke": 1e-6, "standard": 1e-6, "full": 1e-6}, 3,
+        higher_is_better=False),
+    Row("NumPy MLP backward pass: parameter gradients agree with the torch twin (max |diff|)", "numpy_nn.gradcheck",
+        "torch_grad_max_abs_diff", {"smoke": 1e-10, "standard": 1e-10, "full": 1e-10}, 3, higher_is_better=False),
+    Row("NumPy softmax cross-entropy: hand-computed cases (max |diff|)", "numpy_nn.gradcheck",
+        "loss_hand_max_abs_diff", {"smoke": 1e-12, "standard": 1e-12, "full": 1e-12}, 1, higher_is_better=False),
+    Row("NumPy MLP study: layers x dropout x activation, best cell (validation accuracy)",
+        "fashion.numpy_mlp_study", "best_cell/val_accuracy", {"smoke": 0.30, "standard": 0.86, "full": 0.88}, 5),
+    Row("NumPy MLP, chosen configuration, whole training split (test accuracy)", "fashion.numpy_mlp",
+        "test_accuracy", {"smoke": 0.70, "standard": 0.900, "full": 0.900}, 8),
+    Row("NumPy MLP training time, whole training split (seconds, goal <= 60 on 2 cores)", "fashion.numpy_mlp",
+        "train_seconds", {"standard": 60.0}, 2, higher_is_better=False),
+    # sine-wave forecasting (seed 000's RNN question)
+    Row("seed 000: an LSTM learns the sine wave (one-step test MSE, noiseless wave)", "sine.lstm", "test_mse",
+        {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 4, higher_is_better=False),
+    Row("seed 000: a GRU learns the sine wave (one-step test MSE, noiseless wave)", "sine.gru", "test_mse",
+        {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 4, higher_is_better=False),
+    Row("seed 000: the LSTM's autoregressive rollout stays on the wave (rollout MSE; 1000 steps at standard)",
+        "sine.lstm", "rollout_mse", {"smoke": 0.2, "standard": 1e-3, "full": 1e-3}, 2, higher_is_better=False),
+    Row("seed 000: parameters of each layer calculated by formula equal torch's count", "sine.compare",
+        "param_formula_ok", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 3),
+    Row("seed 000: comparison with the MLP on the same windows (MLP one-step test MSE)", "sine.compare",
+        "mlp/test_mse", {"smoke": 0.02, "standard": 1e-4, "full": 1e-4}, 2, higher_is_better=False),
 )
 GATE = 1.0  # fraction of the rubric's points needed; every row must pass by default
 

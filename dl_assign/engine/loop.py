@@ -141,9 +141,10 @@ def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
     return max(0.0, 1.0 - t)  # linear decay to zero
 
 
-def _accuracy_count(out: torch.Tensor, y: torch.Tensor) -> int:
+def _accuracy_count(out: torch.Tensor, y: torch.Tensor) -> int | None:
+    """Correct predictions in a batch, or None when the task is not classification (e.g. MSE)."""
     if y.dtype != torch.long or out.ndim != 2:
-        return 0
+        return None
     return int((out.argmax(1) == y).sum())
 
 
@@ -254,11 +255,13 @@ def fit(
             opt.step()
             sched.step()
             total_loss += value * len(yb)
-            correct += _accuracy_count(out.detach(), yb)
+            hits = _accuracy_count(out.detach(), yb)
+            correct = None if hits is None else correct + hits
             seen += len(yb)
         train_seconds += time.perf_counter() - t0
-        row = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
-               "lr": sched.get_last_lr()[0]}
+        row = {"epoch": epoch + 1, "train_loss": total_loss / seen, "lr": sched.get_last_lr()[0]}
+        if correct is not None:  # classification only: a regression history has no accuracy
+            row["train_acc"] = correct / seen
         if val is not None:
             ev = evaluate(model, val, loss_fn=loss_fn, device=device, amp_bf16=cfg.amp_bf16,
                           channels_last=cfg.channels_last)

@@ -9,4 +9,5 @@ from dl_assign.experiments import (  # noqa: F401
     fashion_resnet,
     numpy_nn_checks,
     pests_cnn,
+    sine,
 )
