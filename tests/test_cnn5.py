@@ -93,7 +93,7 @@ def test_init_weights_variances(scheme, expected_var):
     init_weights(model, scheme)
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            w = m.weight
+            w = m.weight.detach()
             fan_in = w[0].numel()
             fan_out = w.shape[0] * (w[0, 0].numel())
             want = expected_var(fan_in, fan_out)
@@ -118,7 +118,7 @@ def test_he_keeps_relu_activations_alive_where_small_normal_does_not():
     scales = {}
     for scheme in ("normal", "he"):
         model = init_weights(CNN5(filters="constant", base_width=32, batch_norm=False), scheme)
-        scales[scheme] = float(model.features(x).std())
+        scales[scheme] = float(model.features(x).detach().std())
     assert scales["normal"] < 1e-3 < scales["he"]
 
 

@@ -3,9 +3,12 @@
 from dl_assign.experiments import (  # noqa: F401
     fashion_attention,
     fashion_cnn,
+    fashion_cnn_mlp,
+    fashion_cnn_studies,
     fashion_eda,
     fashion_mlp,
     fashion_numpy,
+    fashion_resnet,
     fashion_theory,
     numpy_nn_checks,
     pests_cnn,
