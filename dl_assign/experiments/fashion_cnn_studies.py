@@ -253,7 +253,7 @@ def layer_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: CN
         "act_std": [float(a.std()) for a in acts],
         "dead_fraction": [float((a == 0).float().mean()) for a in acts],
         "grad_norm": [float(c.weight.grad.norm()) for c in convs],
-        "grad_to_weight": [float(c.weight.grad.norm() / c.weight.norm()) for c in convs],
+        "grad_to_weight": [float(c.weight.grad.norm() / c.weight.detach().norm()) for c in convs],
         "loss": float(loss.detach()),
     }
     model.zero_grad(set_to_none=True)
