@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl_assign.experiments import fashion_eda as eda
+from dl_assign.data import eda
 from dl_assign.experiments.fashion_theory import layer_grad_norms
 from dl_assign.models.attention import attention
 from dl_assign.models.deep_mlp import DeepMLP

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dl_assign.experiments import fashion_eda as eda
+from dl_assign.data import eda
 
 
 def _random_images(n=20, seed=0):
