@@ -310,7 +310,8 @@ def _cnn_report(cfg: FashionCNNConfig, outputs: list[SeedResult], ctx: RunContex
         f"{ms('matmul_fp32_gflop_per_s', 1)} GFLOP/s; a bf16 matmul reaches {ms('matmul_bf16_gflop_per_s', 1)} "
         "GFLOP/s, which is why bf16 training can exceed 1 on this ratio; against the bf16 matmul the ratio is "
         f"{ms('efficiency_vs_bf16_matmul', 3)}). Measured with {int(agg['threads']['mean'])} torch thread(s); "
-        "the CPU is shared with other jobs, so numerator and denominator are noisy, their ratio less so.",
+        "both are measured in the same process, so other load on the machine slows them alike and their ratio "
+        "moves less than either.",
         "",
         f"Hardest classes: {', '.join(f'{fashion.CLASSES[k]} ({per_class[k]:.3f})' for k in worst)}; "
         f"most common confusion: {fashion.CLASSES[i]} -> {fashion.CLASSES[j]} ({int(off[i, j])} images over all "
