@@ -12,6 +12,8 @@ from collections import defaultdict
 
 import numpy as np
 
+# ----------------------------------------------------------------------------- class balance
+
 
 def class_balance(labels: np.ndarray, n_classes: int, tolerance: float = 0.05) -> dict:
     """Counts per class, max/min ratio, chi-square p-value against uniform, and a verdict.
