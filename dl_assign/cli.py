@@ -70,7 +70,11 @@ def _cmd_data(args) -> int:
 def _cmd_grade(args) -> int:
     from dl_assign import grades
 
-    summary = grades.grade(args.results_dir, gate=args.gate)
+    try:
+        summary = grades.grade(args.results_dir, gate=args.gate)
+    except grades.NoResults as exc:  # an empty or absent folder is a mistake, not a 0-point grade
+        print(f"dl-assign: error: {exc}", file=sys.stderr)
+        return 2
     print(grades.render(summary))
     return 0 if summary["passed"] else 1
 

@@ -3,12 +3,16 @@
 ``dl-assign grade`` reads every ``results/<name>.json``, checks each rubric row against the
 mean of its metric at the budget that result was produced with, writes ``grades.json`` and
 ``grades.md`` beside the results and exits non-zero when the score is below the gate. A row
-whose result is missing earns nothing: under CI a missing dataset is a failure, not a skip.
+whose result is missing earns nothing. When it is missing because one of its experiment's datasets
+is absent, outside CI the row is ``not run``: it leaves the gate's denominator and the summary
+names the dataset and how to get it (the benchmarks skip such an experiment too). Under
+``CI=true`` a missing dataset is a failure, never a skip: the row stays ``missing`` and counts.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -102,12 +106,44 @@ RUBRIC: tuple[Row, ...] = (
 GATE = 1.0  # fraction of the rubric's points needed; every row must pass by default
 
 
-def grade_rows(records: dict[str, dict], rubric=None) -> list[dict]:
-    rows = []
+class NoResults(FileNotFoundError):
+    """The results folder holds no result records (or does not exist): nothing to grade."""
+
+
+def missing_datasets(experiment: str) -> dict[str, str]:
+    """``{dataset: how to get it}`` for each dataset ``experiment`` declares that is not available.
+
+    An experiment the registry does not know (a custom rubric's) declares none.
+    """
+    from dl_assign import data, registry
+
+    try:
+        names = registry.get(experiment).datasets
+    except registry.UnknownExperiment:
+        return {}
+    missing = {}
+    for name in names:
+        found = data.status(name)  # one status per name; `available` is the same test
+        if not all(s.found and not s.error for s in found):
+            missing[name] = " ".join(s.how_to_get for s in found)
+    return missing
+
+
+def grade_rows(records: dict[str, dict], rubric=None, ci: bool = False) -> list[dict]:
+    """One dict per rubric row; ``ci`` keeps a row whose dataset is missing a failure (``missing``)."""
+    rows, absent = [], {}  # absent: experiment -> its missing datasets, looked up once
     for row in RUBRIC if rubric is None else rubric:
         rec = records.get(row.experiment)
-        out = asdict(row) | {"budget": None, "value": None, "threshold": None, "earned": 0.0, "status": "missing"}
-        if rec is not None:
+        out = asdict(row) | {"budget": None, "value": None, "threshold": None, "earned": 0.0, "status": "missing",
+                             "missing_datasets": {}}
+        if rec is None:
+            if row.experiment not in absent:
+                absent[row.experiment] = missing_datasets(row.experiment)
+            out["missing_datasets"] = gone = absent[row.experiment]
+            if gone and not ci:  # under CI the row stays `missing`: a failure, never a skip
+                why = "; ".join(f"dataset missing: {n}; how to get it: {how}" for n, how in gone.items())
+                out["status"] = f"not run ({why})"
+        else:
             metric = rec["metrics"].get(row.metric)
             threshold = row.thresholds.get(rec["budget"])
             out.update(budget=rec["budget"], threshold=threshold)
@@ -123,15 +159,27 @@ def grade_rows(records: dict[str, dict], rubric=None) -> list[dict]:
     return rows
 
 
-def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=None) -> dict:
-    """Grade a results folder; writes grades.json and grades.md there and returns the summary."""
+def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=None, ci: bool | None = None) -> dict:
+    """Grade a results folder; writes grades.json and grades.md there and returns the summary.
+
+    ``ci`` defaults to ``$CI == "true"``. Raises :class:`NoResults` when the folder holds no records.
+    """
     results_dir = Path(results_dir)
-    rows = grade_rows(load_results(results_dir), rubric)
-    total = sum(r["points"] for r in rows if r["status"] != "not graded at this budget")
+    records = load_results(results_dir) if results_dir.is_dir() else {}
+    if not records:
+        raise NoResults(f"no result records (*.json) in {results_dir}: nothing to grade "
+                        "(run `dl-assign bench` or `dl-assign run NAME` first)")
+    ci = os.environ.get("CI") == "true" if ci is None else ci
+    rows = grade_rows(records, rubric, ci=ci)
+    counted = [r for r in rows if r["status"] != "not graded at this budget" and not r["status"].startswith("not run")]
+    total = sum(r["points"] for r in counted)
     earned = sum(r["earned"] for r in rows)
     fraction = earned / total if total else 0.0
+    missing = {n: how for r in rows for n, how in r["missing_datasets"].items()}
     summary = {"earned": earned, "total": total, "fraction": fraction, "gate": gate,
-               "passed": fraction >= gate - 1e-12, "rows": rows}
+               "passed": fraction >= gate - 1e-12, "ci": ci,
+               "not_run": sum(r["status"].startswith("not run") for r in rows),
+               "missing_datasets": dict(sorted(missing.items())), "rows": rows}
     atomic_write_text(results_dir / "grades.json", json.dumps(summary, indent=1) + "\n")
     atomic_write_text(results_dir / "grades.md", render(summary))
     return summary
@@ -146,5 +194,17 @@ def render(summary: dict) -> str:
           f"{r['earned']:g}/{r['points']:g}", r["status"]] for r in summary["rows"]],
     )
     verdict = "PASS" if summary["passed"] else "FAIL"
-    return (f"# Grades\n\n**{summary['earned']:g} / {summary['total']:g} points "
-            f"({summary['fraction']:.0%}); gate {summary['gate']:.0%}: {verdict}**\n\n{table}\n")
+    headline = (f"**{summary['earned']:g} / {summary['total']:g} points "
+                f"({summary['fraction']:.0%}); gate {summary['gate']:.0%}: {verdict}**")
+    missing = summary.get("missing_datasets") or {}
+    names = ", ".join(missing)
+    if summary.get("not_run"):
+        headline += (f"\n\n{summary['not_run']} row(s) not run, left out of the gate: dataset(s) missing: {names} "
+                     "(see `dl-assign data`; under CI=true this is a failure)")
+    elif missing:  # only under CI: the rows stay `missing` and count
+        headline += (f"\n\nCI=true: dataset(s) missing: {names}; their rows count as missing "
+                     "(under CI a missing dataset is a failure, never a skip; see `dl-assign data`)")
+    how = "".join(f"\n- `{n}`: {h}" for n, h in missing.items())
+    if how:
+        headline += "\n\nHow to get the missing data:" + how
+    return f"# Grades\n\n{headline}\n\n{table}\n"

@@ -55,3 +55,78 @@ def test_rubric_thresholds_are_monotone(budget):
     for row in grades.RUBRIC:
         if budget in row.thresholds and "standard" in row.thresholds and row.higher_is_better:
             assert row.thresholds[budget] <= row.thresholds["standard"], row
+
+
+# Registered experiments, so the grader can look up their datasets: sine.* data is generated (always
+# available), pests.cnn_scratch needs ip102, which an empty data root does not hold.
+DATA_RUBRIC = (
+    grades.Row("lstm", "sine.lstm", "test_mse", {"smoke": 0.02}, 4, higher_is_better=False),
+    grades.Row("gru", "sine.gru", "test_mse", {"smoke": 0.02}, 3, higher_is_better=False),
+    grades.Row("pests", "pests.cnn_scratch", "test_accuracy", {"smoke": 0.10}, 5),
+)
+
+
+@pytest.fixture
+def no_pests(tmp_path, monkeypatch):
+    """A results folder with sine.lstm and sine.gru passing, no pests.cnn_scratch; an empty data root."""
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("DL_ASSIGN_DATA", str(root))
+    from dl_assign import data
+
+    assert not data.available("ip102")
+    out = tmp_path / "results"
+    out.mkdir()
+    _write(out, "sine.lstm", "smoke", test_mse=0.01)
+    _write(out, "sine.gru", "smoke", test_mse=0.01)
+    return out
+
+
+def test_missing_dataset_outside_ci_is_not_run_and_leaves_the_gate(no_pests, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    summary = grades.grade(no_pests, rubric=DATA_RUBRIC)
+    status = {r["question"]: r["status"] for r in summary["rows"]}
+    assert status["lstm"] == status["gru"] == "pass"
+    assert status["pests"].startswith("not run (dataset missing: ip102; how to get it: ")
+    assert "pests14/ip102_v1.1" in status["pests"]  # the how_to_get of ip102.status()
+    assert (summary["earned"], summary["total"], summary["passed"]) == (7, 7, True)
+    saved = json.loads((no_pests / "grades.json").read_text())
+    assert saved["not_run"] == 1 and list(saved["missing_datasets"]) == ["ip102"] and saved["ci"] is False
+    headline = (no_pests / "grades.md").read_text().split("|")[0]  # the text above the table
+    assert "7 / 7 points" in headline and "PASS" in headline
+    assert "1 row(s) not run" in headline and "ip102" in headline
+
+
+def test_missing_dataset_under_ci_is_a_failure_naming_it(no_pests, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    summary = grades.grade(no_pests, rubric=DATA_RUBRIC)
+    assert [r["status"] for r in summary["rows"]] == ["pass", "pass", "missing"]
+    assert (summary["earned"], summary["total"], summary["passed"], summary["not_run"]) == (7, 12, False, 0)
+    headline = grades.render(summary).split("|")[0]
+    assert "FAIL" in headline and "CI=true: dataset(s) missing: ip102" in headline
+
+
+def test_missing_result_with_data_present_stays_missing(no_pests, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    (no_pests / "sine.gru.json").unlink()  # sine data is generated, so only the result is absent
+    summary = grades.grade(no_pests, rubric=DATA_RUBRIC)
+    assert [r["status"][:7] for r in summary["rows"]] == ["pass", "missing", "not run"]
+    assert (summary["earned"], summary["total"], summary["passed"]) == (4, 7, False)
+
+
+def test_present_result_is_graded_even_without_its_data(no_pests, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    _write(no_pests, "pests.cnn_scratch", "smoke", test_accuracy=0.2)
+    summary = grades.grade(no_pests, rubric=DATA_RUBRIC)
+    assert [r["status"] for r in summary["rows"]] == ["pass", "pass", "pass"]
+    assert (summary["earned"], summary["total"], summary["missing_datasets"]) == (12, 12, {})
+
+
+@pytest.mark.parametrize("make", [lambda d: None, lambda d: d.mkdir(), lambda d: (d.mkdir(), (d / "x.md").touch())])
+def test_grade_cli_without_results_exits_2(tmp_path, capsys, make):
+    folder = tmp_path / "results"
+    make(folder)
+    assert main(["grade", "--results-dir", str(folder)]) == 2
+    captured = capsys.readouterr()
+    assert "no result records" in captured.err and str(folder) in captured.err
+    assert captured.out == "" and not (folder / "grades.json").exists()
