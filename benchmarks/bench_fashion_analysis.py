@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from dl_assign.data import eda
-from dl_assign.experiments.fashion_theory import layer_grad_norms
+from dl_assign.experiments.fashion.theory import layer_grad_norms
 from dl_assign.models.attention import attention
 from dl_assign.models.deep_mlp import DeepMLP
 

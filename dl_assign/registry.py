@@ -91,6 +91,7 @@ class Experiment:
     ) -> dict[str, Any]:
         """Run every seed, aggregate, write ``results/<name>.json`` + ``.md``; return the record."""
         from dl_assign import results
+        from dl_assign.engine.device import threads
         from dl_assign.engine.seeding import seed_everything
 
         cfg = self.config(budget, overrides)
@@ -102,18 +103,19 @@ class Experiment:
             resume=resume,
             progress=progress,
         )
-        env = results.env_info()  # at the start: the SHA of the code that runs, not of later edits
+        env = results.env_info(cfg)  # at the start: the SHA of the code that runs, not of later edits
         start = time.perf_counter()
         outputs: list[SeedResult] = []
         seed_seconds: list[float] = []
-        for seed in cfg.seeds:
-            seed_everything(seed)
-            t0 = time.perf_counter()
-            out = self.fn(cfg, seed, ctx)
-            if not isinstance(out, SeedResult):
-                raise TypeError(f"experiment {self.name} returned {type(out).__name__}, not SeedResult")
-            seed_seconds.append(time.perf_counter() - t0)
-            outputs.append(out)
+        with threads(getattr(cfg, "threads", None)):  # the config's threads (0 = all physical cores)
+            for seed in cfg.seeds:
+                seed_everything(seed)
+                t0 = time.perf_counter()
+                out = self.fn(cfg, seed, ctx)
+                if not isinstance(out, SeedResult):
+                    raise TypeError(f"experiment {self.name} returned {type(out).__name__}, not SeedResult")
+                seed_seconds.append(time.perf_counter() - t0)
+                outputs.append(out)
         notes = self.report(cfg, outputs, ctx) if self.report else ""
         record = results.make_record(
             experiment=self.name,

@@ -80,12 +80,18 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def env_info() -> dict[str, Any]:
+def env_info(cfg=None) -> dict[str, Any]:
+    """Where a run ran: code version, libraries, device, CPU and its capability, precision, threads.
+
+    With the run's ``cfg``: the precision its ``amp_bf16`` resolves to on this machine and the
+    threads its ``threads`` field asks for (0 = all physical cores).
+    """
     import torch
 
-    from dl_assign.engine.device import pick_device
+    from dl_assign.engine import device as dev
 
-    device = pick_device()
+    device = dev.pick_device()
+    probe = dev.bf16_probe(device.type)
     info = {
         "git_sha": git_sha(),
         "torch": torch.__version__,
@@ -97,7 +103,16 @@ def env_info() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "machine": platform.node(),
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        **dev.capability(),
+        "bf16_native": probe.native,
+        "bf16_probe": probe.as_dict(),
     }
+    amp = getattr(cfg, "amp_bf16", None)
+    info["amp_bf16"] = amp
+    info["precision"] = dev.precision_name(dev.use_bf16(amp, device)) if amp is not None else "fp32"
+    wanted = getattr(cfg, "threads", None)
+    if wanted is not None:
+        info["threads"] = wanted or dev.physical_cores()
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info

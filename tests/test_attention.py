@@ -82,7 +82,7 @@ def test_attention_classifier_outputs_log_distributions_and_votes_by_similarity(
 
 
 def test_attention_metrics_hand_computed():
-    from dl_assign.experiments.fashion_attention import attention_metrics
+    from dl_assign.experiments.fashion.attention import attention_metrics
 
     weights = torch.tensor([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]])  # 2 queries over 3 gallery items
     gallery_labels = torch.tensor([0, 1, 1])
@@ -95,8 +95,8 @@ def test_attention_metrics_hand_computed():
 def test_saved_fashion_cnn_is_found_and_loaded_else_none(tmp_path):
     from dl_assign import registry
     from dl_assign.engine.checkpoint import save_checkpoint
-    from dl_assign.experiments.fashion_attention import saved_cnn
-    from dl_assign.experiments.fashion_cnn import model_from
+    from dl_assign.experiments.fashion.attention import saved_cnn
+    from dl_assign.experiments.fashion.common import model_from
     from dl_assign.registry import RunContext
 
     ctx = RunContext("fashion.attention", "smoke", tmp_path, checkpoint_dir=tmp_path / "ckpt")

@@ -8,7 +8,10 @@ import torch
 from torch import nn
 
 from dl_assign import registry
-from dl_assign.experiments import fashion_cnn, fashion_cnn_mlp
+from dl_assign.engine.device import matmul_flops
+from dl_assign.experiments.fashion import cnn as fashion_cnn
+from dl_assign.experiments.fashion import cnn_mlp as fashion_cnn_mlp
+from dl_assign.experiments.fashion.common import time_to_accuracy
 from dl_assign.models import resnet
 from dl_assign.models.cnn5 import CNN5, conv_layers
 from dl_assign.models.tta import FlipTTA
@@ -83,15 +86,15 @@ def test_speed_variants_add_one_lever_each():
     names = [n for n, _ in fashion_cnn.SPEED_VARIANTS]
     assert len(set(names)) == len(names)
     first = fashion_cnn.SPEED_VARIANTS[0][1]
-    assert first == {"loader": "per_sample", "channels_last": False, "batch_size": 64, "amp_bf16": False}
+    assert first == {"loader": "per_sample", "channels_last": False, "batch_size": 64, "amp_bf16": "off"}
     assert all(len(delta) == 1 for _, delta in fashion_cnn.SPEED_VARIANTS[1:])
 
 
 def test_time_to_accuracy_is_the_first_epoch_reaching_the_target():
     history = [{"test_acc": 0.90, "train_seconds": 10.0}, {"test_acc": 0.931, "train_seconds": 21.0},
                {"test_acc": 0.925, "train_seconds": 30.0}, {"test_acc": 0.94, "train_seconds": 41.0}]
-    assert fashion_cnn.time_to_accuracy(history, 0.930) == 21.0
-    assert np.isnan(fashion_cnn.time_to_accuracy(history, 0.95))
+    assert time_to_accuracy(history, 0.930) == 21.0
+    assert np.isnan(time_to_accuracy(history, 0.95))
 
 
 def test_standardize_features_uses_training_statistics():
@@ -113,5 +116,5 @@ def test_embed_all_matches_the_model_without_head():
 
 
 def test_matmul_flops_is_positive_and_finite():
-    flops = fashion_cnn.matmul_flops(n=128, repeats=2)
+    flops = matmul_flops(n=128, repeats=2)
     assert np.isfinite(flops) and flops > 1e6

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from dl_assign.experiments.fashion_theory import layer_grad_norms, log10_ratio
+from dl_assign.experiments.fashion.theory import layer_grad_norms, log10_ratio
 from dl_assign.models.deep_mlp import DeepMLP
 
 

@@ -12,7 +12,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dl_assign.experiments.numpy_nn_checks import HAND_LOSSES, fix_dropout_masks, twin_errors
+from dl_assign.experiments.numpy_nn import HAND_LOSSES, fix_dropout_masks, twin_errors
 from dl_assign.numpy_nn import (
     ACTIVATIONS,
     MLP,

@@ -12,7 +12,8 @@ from torch import nn
 from dl_assign import data, registry
 from dl_assign.data import sine
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit, seed_everything
-from dl_assign.experiments.sine import rollout, torch_threads
+from dl_assign.engine.device import threads
+from dl_assign.experiments.sine import rollout
 from dl_assign.models.forecasters import MLPForecaster, RNNForecaster
 
 
@@ -166,9 +167,9 @@ def test_compare_trains_the_same_models_as_the_single_experiments(tmp_path):
     assert "4H(I+H) + 8H" in compare["notes"] and "3H(I+H) + 6H" in compare["notes"]
 
 
-def test_torch_threads_is_restored_even_on_error():
+def test_threads_are_restored_even_on_error():
     before = torch.get_num_threads()
-    with pytest.raises(RuntimeError), torch_threads(1):
+    with pytest.raises(RuntimeError), threads(1):
         assert torch.get_num_threads() == 1
         raise RuntimeError("boom")
     assert torch.get_num_threads() == before

@@ -2,7 +2,7 @@
 
 Class balance, pixel moments, image geometry, pixel correlations, exact and near duplicates (by
 hashing), near-blank/saturated anomalies, edge and texture features with a linear probe, and
-augmentation previews. ``experiments/fashion_eda.py`` strings them together on Fashion-MNIST.
+augmentation previews. ``experiments/fashion/eda.py`` strings them together on Fashion-MNIST.
 """
 
 from __future__ import annotations

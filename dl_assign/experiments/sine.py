@@ -7,7 +7,6 @@ defaults below are chosen from. Every model trains through ``engine.fit`` with a
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
@@ -121,18 +120,6 @@ def rollout(model: nn.Module, start: np.ndarray, steps: int) -> np.ndarray:
     return torch.cat(out)[:steps].cpu().numpy().astype(np.float64)
 
 
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Use ``n`` intra-op threads inside the block (0: leave torch's setting), then restore."""
-    before = torch.get_num_threads()
-    if n > 0:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _tensors(x, y):
     return torch.from_numpy(x), torch.from_numpy(y)
 
@@ -140,8 +127,7 @@ def _tensors(x, y):
 def train_forecaster(kind: str, cfg: SineConfig, seed: int, ctx: RunContext, tag: str = "",
                      record_dataset: bool = True) -> SeedResult:
     """Train one forecaster on the sine windows with MSE through ``engine.fit``; test it."""
-    with torch_threads(cfg.threads):
-        return _train_forecaster(kind, cfg, seed, ctx, tag, record_dataset)
+    return _train_forecaster(kind, cfg, seed, ctx, tag, record_dataset)
 
 
 def _train_forecaster(kind: str, cfg: SineConfig, seed: int, ctx: RunContext, tag: str,

@@ -69,7 +69,7 @@ def saved_cnn(ctx: RunContext, seed: int) -> tuple[CNN5, str] | None:
     if ctx.checkpoint_dir is None:
         return None
     from dl_assign import registry
-    from dl_assign.experiments.fashion_cnn import model_from
+    from dl_assign.experiments.fashion.common import model_from
 
     for budget in dict.fromkeys((ctx.budget, "full", "standard")):
         path = ctx.checkpoint_dir / "fashion.cnn" / f"{budget}.seed{seed}.pt"

@@ -19,8 +19,7 @@ import numpy as np
 import torch
 
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit
-from dl_assign.experiments.fashion_cnn import CNN5Config, load_tensors, torch_threads, train_cnn
-from dl_assign.experiments.fashion_numpy import cpu_threads
+from dl_assign.experiments.fashion.common import CNN5Config, load_tensors, train_cnn
 from dl_assign.models.cnn5 import CNN5
 from dl_assign.models.mlp import MLP as TorchMLP
 from dl_assign.numpy_nn import MLP as NumpyMLP
@@ -107,26 +106,25 @@ def _cnn_mlp_report(cfg: CNNFeaturesConfig, outputs: list[SeedResult], ctx: RunC
 @experiment("fashion.cnn_mlp", CNNFeaturesConfig, datasets=("fashion-mnist",), report=_cnn_mlp_report)
 def cnn_mlp(cfg: CNNFeaturesConfig, seed: int, ctx: RunContext) -> SeedResult:
     """CNN5 features (top removed) into the NumPy MLP, vs the CNN's own head and the MLP on pixels."""
-    with cpu_threads(cfg.threads):  # torch and BLAS threads
-        data = load_tensors(cfg, ctx)
-        model, history, ev = train_cnn(cfg, data, seed, ctx, desc="fashion.cnn_mlp cnn", with_val=False)
-        f_train, f_test = standardize_features(embed_all(model, data.x_train), embed_all(model, data.x_test))
-        y_train, y_test = data.y_train.numpy(), data.y_test.numpy()
-        t0 = time.perf_counter()
-        on_features = _numpy_mlp(cfg, seed).fit(f_train, y_train)
-        features_seconds = time.perf_counter() - t0
-        pixels = lambda x: x.reshape(len(x), -1).numpy()  # noqa: E731  (N, 784), already standardised
-        t0 = time.perf_counter()
-        on_pixels = _numpy_mlp(cfg, seed).fit(pixels(data.x_train), y_train)
-        pixels_seconds = time.perf_counter() - t0
-        metrics = {
-            "mlp_on_features/test_accuracy": on_features.score(f_test, y_test),
-            "cnn_head/test_accuracy": ev["accuracy"],
-            "mlp_on_pixels/test_accuracy": on_pixels.score(pixels(data.x_test), y_test),
-            "cnn_head/train_seconds": history[-1]["train_seconds"],
-            "mlp_on_features/train_seconds": features_seconds,
-            "mlp_on_pixels/train_seconds": pixels_seconds,
-        }
+    data = load_tensors(cfg, ctx)
+    model, history, ev = train_cnn(cfg, data, seed, ctx, desc="fashion.cnn_mlp cnn", with_val=False)
+    f_train, f_test = standardize_features(embed_all(model, data.x_train), embed_all(model, data.x_test))
+    y_train, y_test = data.y_train.numpy(), data.y_test.numpy()
+    t0 = time.perf_counter()
+    on_features = _numpy_mlp(cfg, seed).fit(f_train, y_train)
+    features_seconds = time.perf_counter() - t0
+    pixels = lambda x: x.reshape(len(x), -1).numpy()  # noqa: E731  (N, 784), already standardised
+    t0 = time.perf_counter()
+    on_pixels = _numpy_mlp(cfg, seed).fit(pixels(data.x_train), y_train)
+    pixels_seconds = time.perf_counter() - t0
+    metrics = {
+        "mlp_on_features/test_accuracy": on_features.score(f_test, y_test),
+        "cnn_head/test_accuracy": ev["accuracy"],
+        "mlp_on_pixels/test_accuracy": on_pixels.score(pixels(data.x_test), y_test),
+        "cnn_head/train_seconds": history[-1]["train_seconds"],
+        "mlp_on_features/train_seconds": features_seconds,
+        "mlp_on_pixels/train_seconds": pixels_seconds,
+    }
     metrics["mlp_minus_head"] = metrics["mlp_on_features/test_accuracy"] - metrics["cnn_head/test_accuracy"]
     return SeedResult(metrics, {"n_train": len(data.x_train), "n_test": len(data.x_test),
                                 "embed_dim": int(f_train.shape[1]), "widths": list(model.widths)})
@@ -228,33 +226,32 @@ def _sweep_report(cfg: TorchMLPSweepConfig, outputs: list[SeedResult], ctx: RunC
 @experiment("fashion.torch_mlp_sweep", TorchMLPSweepConfig, datasets=("fashion-mnist",), report=_sweep_report)
 def torch_mlp_sweep(cfg: TorchMLPSweepConfig, seed: int, ctx: RunContext) -> SeedResult:
     """Torch MLP sweep (activation x batch size x epochs) on Fashion-MNIST, compared with the CNN5."""
-    with torch_threads(cfg.threads):
-        data = load_tensors(CNN5Config(split_seed=cfg.split_seed, train_limit=cfg.train_limit,
-                                       eval_limit=cfg.eval_limit), ctx)
-        flat = lambda x: x.reshape(len(x), -1)  # noqa: E731  (N, 1, 28, 28) -> (N, 784), standardised
-        test = TensorLoader(flat(data.x_test), data.y_test, 2048)
-        marks = set(cfg.epoch_marks)
-        metrics: dict[str, float] = {"mlp/test_accuracy": float("nan")}  # filled below; first = headline
-        for act in cfg.activations:
-            for bs in cfg.batch_sizes:
-                cell = _sweep_cell(act, bs)
-                ccfg = dataclasses.replace(cfg, epochs=max(cfg.epoch_marks), batch_size=bs)
+    data = load_tensors(CNN5Config(split_seed=cfg.split_seed, train_limit=cfg.train_limit,
+                                   eval_limit=cfg.eval_limit), ctx)
+    flat = lambda x: x.reshape(len(x), -1)  # noqa: E731  (N, 1, 28, 28) -> (N, 784), standardised
+    test = TensorLoader(flat(data.x_test), data.y_test, 2048)
+    marks = set(cfg.epoch_marks)
+    metrics: dict[str, float] = {"mlp/test_accuracy": float("nan")}  # filled below; first = headline
+    for act in cfg.activations:
+        for bs in cfg.batch_sizes:
+            cell = _sweep_cell(act, bs)
+            ccfg = dataclasses.replace(cfg, epochs=max(cfg.epoch_marks), batch_size=bs)
 
-                def at_marks(epoch, model, row, cell=cell):
-                    if epoch + 1 in marks:
-                        metrics[f"{cell}/epoch{epoch + 1}/test_accuracy"] = evaluate(model, test)["accuracy"]
+            def at_marks(epoch, model, row, cell=cell):
+                if epoch + 1 in marks:
+                    metrics[f"{cell}/epoch{epoch + 1}/test_accuracy"] = evaluate(model, test)["accuracy"]
 
-                torch.manual_seed(seed)
-                model = TorchMLP(784, cfg.hidden, 10, act=act, dropout=cfg.dropout)
-                train = TensorLoader(flat(data.x_train), data.y_train, bs, shuffle=True, seed=seed)
-                history = fit(model, train, None, ccfg, progress=False, callbacks=(at_marks,))
-                metrics[f"{cell}/train_seconds"] = history[-1]["train_seconds"]
-        cnn_cfg = CNN5Config(epochs=cfg.cnn_epochs, batch_size=cfg.cnn_batch_size, split_seed=cfg.split_seed,
-                             train_limit=cfg.train_limit, eval_limit=cfg.eval_limit, tta_flip=False,
-                             threads=cfg.threads)
-        torch.manual_seed(seed)
-        _, history, ev = train_cnn(cnn_cfg, data, seed, ctx, desc="fashion.torch_mlp_sweep cnn", with_val=False,
-                                   checkpoint_tag="cnn")
+            torch.manual_seed(seed)
+            model = TorchMLP(784, cfg.hidden, 10, act=act, dropout=cfg.dropout)
+            train = TensorLoader(flat(data.x_train), data.y_train, bs, shuffle=True, seed=seed)
+            history = fit(model, train, None, ccfg, progress=False, callbacks=(at_marks,))
+            metrics[f"{cell}/train_seconds"] = history[-1]["train_seconds"]
+    cnn_cfg = CNN5Config(epochs=cfg.cnn_epochs, batch_size=cfg.cnn_batch_size, split_seed=cfg.split_seed,
+                         train_limit=cfg.train_limit, eval_limit=cfg.eval_limit, tta_flip=False,
+                         threads=cfg.threads)
+    torch.manual_seed(seed)
+    _, history, ev = train_cnn(cnn_cfg, data, seed, ctx, desc="fashion.torch_mlp_sweep cnn", with_val=False,
+                               checkpoint_tag="cnn")
     # headline, named the same at every budget: the first activation at the middle batch size, last mark
     mid = cfg.batch_sizes[len(cfg.batch_sizes) // 2]
     headline = f"{_sweep_cell(cfg.activations[0], mid)}/epoch{cfg.epoch_marks[-1]}/test_accuracy"

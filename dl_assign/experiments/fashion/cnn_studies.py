@@ -16,12 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from dl_assign.experiments.fashion_cnn import (
+from dl_assign.experiments.fashion.common import (
     CNN5Config,
     FashionTensors,
     load_tensors,
     model_from,
-    torch_threads,
     train_cnn,
     train_loader,
 )
@@ -154,9 +153,8 @@ def _pooling_conclusion(cfg, agg, outputs, ctx) -> str:
             report=study_report(lambda cfg: list(POOLING_CELLS), "pooling kind x neck", _pooling_conclusion))
 def cnn_pooling(cfg: StudyConfig, seed: int, ctx: RunContext) -> SeedResult:
     """CNN5 pooling study: max vs average 2x2 pooling, flatten vs global average/max pooling."""
-    with torch_threads(cfg.threads):
-        data = load_tensors(cfg, ctx)
-        metrics, artifacts = run_cells(cfg, seed, ctx, POOLING_CELLS, data)
+    data = load_tensors(cfg, ctx)
+    metrics, artifacts = run_cells(cfg, seed, ctx, POOLING_CELLS, data)
     return SeedResult(metrics, {"cells": artifacts, "n_train": len(data.x_train)})
 
 
@@ -206,9 +204,8 @@ def _kernel_conclusion(cfg, agg, outputs, ctx) -> str:
             report=study_report(lambda cfg: list(_kernel_cells(cfg)), "kernel x schedule", _kernel_conclusion))
 def cnn_kernels(cfg: KernelStudyConfig, seed: int, ctx: RunContext) -> SeedResult:
     """CNN5 kernel size (3/5/7) x filter schedule (constant, doubling, explicit list) study."""
-    with torch_threads(cfg.threads):
-        data = load_tensors(cfg, ctx)
-        metrics, artifacts = run_cells(cfg, seed, ctx, _kernel_cells(cfg), data)
+    data = load_tensors(cfg, ctx)
+    metrics, artifacts = run_cells(cfg, seed, ctx, _kernel_cells(cfg), data)
     widths = {s: list(model_from(dataclasses.replace(cfg, filters=s)).widths) for s in cfg.schedules}
     return SeedResult(metrics, {"cells": artifacts, "n_train": len(data.x_train), "widths": widths})
 
@@ -305,24 +302,23 @@ def _init_cells(cfg):
             report=study_report(_init_cells, "weight initialisation (no BatchNorm)", _init_conclusion))
 def cnn_init(cfg: InitStudyConfig, seed: int, ctx: RunContext) -> SeedResult:
     """CNN5 initialisation study: random normal vs Xavier vs He, with per-layer activation/gradient stats."""
-    with torch_threads(cfg.threads):
-        data = load_tensors(cfg, ctx)
-        gen = torch.Generator().manual_seed(1234)
-        pick = torch.randperm(len(data.x_train), generator=gen)[:cfg.stats_batch]
-        xb, yb = data.x_train[pick], data.y_train[pick]
-        stats: dict[str, dict] = {}
+    data = load_tensors(cfg, ctx)
+    gen = torch.Generator().manual_seed(1234)
+    pick = torch.randperm(len(data.x_train), generator=gen)[:cfg.stats_batch]
+    xb, yb = data.x_train[pick], data.y_train[pick]
+    stats: dict[str, dict] = {}
 
-        def callbacks_for(name, model):
-            stats[name] = {"init": layer_statistics(model, xb, yb, cfg)}
+    def callbacks_for(name, model):
+        stats[name] = {"init": layer_statistics(model, xb, yb, cfg)}
 
-            def after_epoch(epoch, m, row):
-                if epoch == 0:
-                    stats[name]["epoch1"] = layer_statistics(m, xb, yb, cfg)
+        def after_epoch(epoch, m, row):
+            if epoch == 0:
+                stats[name]["epoch1"] = layer_statistics(m, xb, yb, cfg)
 
-            return (after_epoch,)
+        return (after_epoch,)
 
-        cells = {name: {**changes} for name, changes in INIT_CELLS.items()}
-        metrics, artifacts = run_cells(cfg, seed, ctx, cells, data, callbacks_for=callbacks_for)
+    cells = {name: {**changes} for name, changes in INIT_CELLS.items()}
+    metrics, artifacts = run_cells(cfg, seed, ctx, cells, data, callbacks_for=callbacks_for)
     for name in INIT_CELLS:
         metrics[f"{name}/init_act_std_conv5"] = stats[name]["init"]["act_std"][-1]
         metrics[f"{name}/init_grad_norm_conv1"] = stats[name]["init"]["grad_norm"][0]

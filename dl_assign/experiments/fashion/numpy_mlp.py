@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -28,28 +27,6 @@ def _data(split_seed: int, train_limit: int, eval_limit: int, ctx: RunContext):
     d = fashion.load_splits("seeds", split_seed, train_limit, eval_limit)
     ctx.use_dataset(d.info)
     return (for_mlp(d.x_train), d.y_train), (for_mlp(d.x_val), d.y_val), (for_mlp(d.x_test), d.y_test)
-
-
-@contextmanager
-def cpu_threads(n: int):
-    """Limit BLAS (NumPy) and torch intra-op threads to ``n`` inside the block; 0 leaves them alone.
-
-    On a shared, oversubscribed machine a 2-thread GEMM can be 10x slower than a 1-thread one
-    (threads spin waiting for a core); the speed comparison always gives both libraries the same n.
-    """
-    if n <= 0:
-        yield
-        return
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # ------------------------------------------------------------------ fashion.numpy_mlp
@@ -90,8 +67,7 @@ def _estimator(cfg: NumpyMLPConfig, seed: int) -> MLP:
 def numpy_mlp(cfg: NumpyMLPConfig, seed: int, ctx: RunContext) -> SeedResult:
     """From-scratch NumPy MLP on Fashion-MNIST (seeds' 80/10/10 split): test accuracy, train seconds."""
     (x, y), (xv, yv), (xt, yt) = _data(cfg.split_seed, cfg.train_limit, cfg.eval_limit, ctx)
-    with cpu_threads(cfg.threads):
-        model = _estimator(cfg, seed).fit(x, y, xv, yv)
+    model = _estimator(cfg, seed).fit(x, y, xv, yv)
     proba = model.predict_proba(xt)
     ev = classification_metrics(yt, proba.argmax(1), proba, n_classes=10)
     last = model.history_[-1]
@@ -190,10 +166,9 @@ def numpy_mlp_study(cfg: StudyConfig, seed: int, ctx: RunContext) -> SeedResult:
     for act in cfg.activations:
         for depth in cfg.depths:
             for dropout in cfg.dropouts:
-                with cpu_threads(cfg.threads):
-                    model = MLP(hidden=(cfg.width,) * depth, activation=act, dropout=dropout, lr=cfg.lr,
-                                batch_size=cfg.batch_size, epochs=cfg.epochs, schedule="cosine", n_classes=10,
-                                random_state=seed).fit(x, y)
+                model = MLP(hidden=(cfg.width,) * depth, activation=act, dropout=dropout, lr=cfg.lr,
+                            batch_size=cfg.batch_size, epochs=cfg.epochs, schedule="cosine", n_classes=10,
+                            random_state=seed).fit(x, y)
                 name = _cell(act, depth, dropout)
                 cells[name] = model.score(xv, yv)
                 metrics[f"{name}/val_accuracy"] = cells[name]
@@ -322,17 +297,16 @@ def numpy_vs_torch_speed(cfg: SpeedConfig, seed: int, ctx: RunContext) -> SeedRe
     warm = SpeedConfig(hidden=cfg.hidden, activation=cfg.activation, dropout=cfg.dropout, batch_size=cfg.batch_size,
                        epochs=1)  # a few untimed steps each: BLAS/torch thread pools and allocators warm up
     few = 8 * cfg.batch_size
-    with cpu_threads(cfg.threads):
-        MLP(hidden=cfg.hidden, activation=cfg.activation, dropout=cfg.dropout, batch_size=cfg.batch_size, epochs=1,
-            n_classes=10).fit(x[:few], y[:few])
-        _torch_throughput(warm, x[:few], y[:few], seed)
-        numpy_model = MLP(hidden=cfg.hidden, activation=cfg.activation, dropout=cfg.dropout, lr=1e-3,
-                          batch_size=cfg.batch_size, epochs=cfg.epochs, schedule="cosine", n_classes=10,
-                          random_state=seed).fit(x, y)
-        numpy_sps = len(y) * cfg.epochs / numpy_model.train_seconds_
-        torch_sps = _torch_throughput(cfg, x, y, seed)
-        net = build_mlp(x.shape[1], cfg.hidden, 10, activation_name=cfg.activation, dropout=cfg.dropout, seed=seed)
-        spent = profile_training(net, x, y, cfg.batch_size, cfg.profile_steps, seed)
+    MLP(hidden=cfg.hidden, activation=cfg.activation, dropout=cfg.dropout, batch_size=cfg.batch_size, epochs=1,
+        n_classes=10).fit(x[:few], y[:few])
+    _torch_throughput(warm, x[:few], y[:few], seed)
+    numpy_model = MLP(hidden=cfg.hidden, activation=cfg.activation, dropout=cfg.dropout, lr=1e-3,
+                      batch_size=cfg.batch_size, epochs=cfg.epochs, schedule="cosine", n_classes=10,
+                      random_state=seed).fit(x, y)
+    numpy_sps = len(y) * cfg.epochs / numpy_model.train_seconds_
+    torch_sps = _torch_throughput(cfg, x, y, seed)
+    net = build_mlp(x.shape[1], cfg.hidden, 10, activation_name=cfg.activation, dropout=cfg.dropout, seed=seed)
+    spent = profile_training(net, x, y, cfg.batch_size, cfg.profile_steps, seed)
     total = sum(spent.values())
     metrics = {
         "throughput_ratio": numpy_sps / torch_sps,

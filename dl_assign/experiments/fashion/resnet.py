@@ -17,13 +17,12 @@ import torch
 
 from dl_assign.data import fashion
 from dl_assign.engine import evaluate, fit, pick_device
-from dl_assign.experiments.fashion_cnn import (
+from dl_assign.engine.device import matmul_flops
+from dl_assign.experiments.fashion.common import (
     CNN5Config,
     eval_loader,
     load_tensors,
-    matmul_flops,
     time_to_accuracy,
-    torch_threads,
     train_loader,
 )
 from dl_assign.models.cnn5 import count_flops_per_image
@@ -99,44 +98,43 @@ def _report(cfg: ResNetConfig, outputs: list[SeedResult], ctx: RunContext) -> st
 @experiment("fashion.resnet50", ResNetConfig, datasets=("fashion-mnist",), report=_report)
 def fashion_resnet50(cfg: ResNetConfig, seed: int, ctx: RunContext) -> SeedResult:
     """torchvision ResNet-50 adapted to 28x28 grey images, trained from scratch on Fashion-MNIST."""
-    with torch_threads(cfg.threads):
-        data = load_tensors(cfg, ctx)
-        weights_note = cfg.weights
-        try:
-            model = resnet50_small_images(10, 1, weights=cfg.weights, stem_pool=cfg.stem_pool)
-        except PretrainedWeightsUnavailable as exc:
-            warnings.warn(f"{exc} Training from scratch instead.", stacklevel=1)
-            weights_note = str(exc)
-            model = resnet50_small_images(10, 1, weights="none", stem_pool=cfg.stem_pool)
-        flops = count_flops_per_image(model)
-        test = eval_loader(data.x_test, data.y_test)
+    data = load_tensors(cfg, ctx)
+    weights_note = cfg.weights
+    try:
+        model = resnet50_small_images(10, 1, weights=cfg.weights, stem_pool=cfg.stem_pool)
+    except PretrainedWeightsUnavailable as exc:
+        warnings.warn(f"{exc} Training from scratch instead.", stacklevel=1)
+        weights_note = str(exc)
+        model = resnet50_small_images(10, 1, weights="none", stem_pool=cfg.stem_pool)
+    flops = count_flops_per_image(model)
+    test = eval_loader(data.x_test, data.y_test)
 
-        def track(epoch, m, row):
-            row["test_acc"] = evaluate(m, test, amp_bf16=cfg.amp_bf16, channels_last=cfg.channels_last)["accuracy"]
+    def track(epoch, m, row):
+        row["test_acc"] = evaluate(m, test, amp_bf16=cfg.amp_bf16, channels_last=cfg.channels_last)["accuracy"]
 
-        device = pick_device()
-        mm = matmul_flops(n=4096 if device.type == "cuda" else 2048, device=device)
-        history = fit(model, train_loader(cfg, data, seed), None, cfg, progress=ctx.progress,
-                      checkpoint=ctx.checkpoint_path(seed), resume=ctx.resume, desc=f"resnet50 seed {seed}",
-                      callbacks=(track,))
-        ev = evaluate(model, test, amp_bf16=cfg.amp_bf16, channels_last=cfg.channels_last)
-        images = len(history) * (len(data.x_train) // cfg.batch_size) * cfg.batch_size
-        train_seconds = history[-1]["train_seconds"]
-        metrics = {
-            "test_accuracy": ev["accuracy"],
-            "test_macro_f1": ev["macro_f1"],
-            "test_loss": ev["loss"],
-            "train_accuracy": history[-1]["train_acc"],
-            "train_seconds": train_seconds,
-            "time_to_930_s": time_to_accuracy(history, 0.930),
-            "images_per_s": images / train_seconds,
-            "train_gflop_per_s": flops["train"] * images / train_seconds / 1e9,
-            "efficiency_ratio": flops["train"] * images / train_seconds / mm,
-            "forward_mflop_per_image": flops["forward"] / 1e6,
-            "params": float(sum(p.numel() for p in model.parameters())),
-            "threads": float(torch.get_num_threads()),
-            "pretrained": float(weights_note == "imagenet"),
-        }
+    device = pick_device()
+    mm = matmul_flops(n=4096 if device.type == "cuda" else 2048, device=device)
+    history = fit(model, train_loader(cfg, data, seed), None, cfg, progress=ctx.progress,
+                  checkpoint=ctx.checkpoint_path(seed), resume=ctx.resume, desc=f"resnet50 seed {seed}",
+                  callbacks=(track,))
+    ev = evaluate(model, test, amp_bf16=cfg.amp_bf16, channels_last=cfg.channels_last)
+    images = len(history) * (len(data.x_train) // cfg.batch_size) * cfg.batch_size
+    train_seconds = history[-1]["train_seconds"]
+    metrics = {
+        "test_accuracy": ev["accuracy"],
+        "test_macro_f1": ev["macro_f1"],
+        "test_loss": ev["loss"],
+        "train_accuracy": history[-1]["train_acc"],
+        "train_seconds": train_seconds,
+        "time_to_930_s": time_to_accuracy(history, 0.930),
+        "images_per_s": images / train_seconds,
+        "train_gflop_per_s": flops["train"] * images / train_seconds / 1e9,
+        "efficiency_ratio": flops["train"] * images / train_seconds / mm,
+        "forward_mflop_per_image": flops["forward"] / 1e6,
+        "params": float(sum(p.numel() for p in model.parameters())),
+        "threads": float(torch.get_num_threads()),
+        "pretrained": float(weights_note == "imagenet"),
+    }
     return SeedResult(metrics, {"history": history, "confusion": ev["confusion"], "n_train": len(data.x_train),
                                 "n_test": len(data.x_test), "classes": list(fashion.CLASSES), "device": device.type,
                                 "weights_note": weights_note})
