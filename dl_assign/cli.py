@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _checkpoint_error() -> type[Exception]:
+    """CheckpointError, imported only once an error reaches ``main``: dl_assign.engine imports torch,
+    seconds that ``dl-assign data`` or ``grade`` should not pay (an except tuple is evaluated lazily)."""
+    from dl_assign.engine.checkpoint import CheckpointError
+
+    return CheckpointError
+
+
 def main(argv: list[str] | None = None) -> int:
     from dl_assign.data import DatasetCorrupt, DatasetMissing
     from dl_assign.registry import UnknownExperiment
@@ -153,6 +161,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `dl-assign data | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ConfigError, UnknownExperiment, DatasetMissing, DatasetCorrupt) as exc:
+    except (ConfigError, UnknownExperiment, DatasetMissing, DatasetCorrupt, _checkpoint_error()) as exc:
         print(f"dl-assign: error: {exc}", file=sys.stderr)
         return 2
