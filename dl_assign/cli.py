@@ -67,6 +67,41 @@ def _cmd_data(args) -> int:
     return 1 if (missing and args.strict) else 0
 
 
+def _cmd_env(args) -> int:
+    """Versions, device, CPU capability, the precision and threads ``auto`` picks, BLAS, roots."""
+    import numpy
+    import torch
+    import torchvision
+    from threadpoolctl import threadpool_info
+
+    from dl_assign import data
+    from dl_assign.engine import device as dev
+    from dl_assign.results import cpu_name
+
+    device = dev.pick_device()
+    probe = dev.bf16_probe(device.type)
+    cap = dev.capability()
+    blas = [f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads, "
+            f"{p.get('architecture') or '-'})" for p in threadpool_info() if p.get("user_api") == "blas"]
+    ratios = (f"; bf16/fp32 time: matmul {probe.matmul_ratio:.2f}, conv {probe.conv_ratio:.2f}"
+              if probe.method == "measured" else "")
+    rows = [
+        ("torch", torch.__version__), ("torchvision", torchvision.__version__), ("numpy", numpy.__version__),
+        ("device", str(device)), ("cuda", cap["cuda"] or "none"),
+        ("cpu", cpu_name()), ("cpu capability", cap["cpu_capability"]),
+        ("cpu flags", ", ".join(cap["cpu_bf16_flags"]) or "-"),
+        ("native bf16", f"{'yes' if probe.native else 'no'} ({probe.method}{ratios})"),
+        ("amp_bf16=auto", dev.precision_name(dev.use_bf16("auto", device))),
+        ("threads=0", f"{dev.physical_cores()} (physical cores; torch now {torch.get_num_threads()})"),
+        ("blas", "; ".join(blas) or "none found"),
+        ("data root", f"{data.data_root().resolve()} (DL_ASSIGN_DATA)"),
+        ("model store", f"{Path(os.environ.get('DL_ASSIGN_MODELS', '.models')).resolve()} (DL_ASSIGN_MODELS)"),
+    ]
+    for key, value in rows:
+        print(f"{key:16s} {value}")
+    return 0
+
+
 def _cmd_grade(args) -> int:
     from dl_assign import grades
 
@@ -121,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--download", metavar="NAME", help="download a dataset that can be (fashion-mnist)")
     s.add_argument("--strict", action="store_true", help="exit 1 when a dataset is missing")
     s.set_defaults(fn=_cmd_data)
+
+    s = sub.add_parser("env", help="versions, device, CPU capability, precision and threads auto picks, BLAS")
+    s.set_defaults(fn=_cmd_env)
 
     s = sub.add_parser("grade", help="grade results/ against the rubric; non-zero below the gate")
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
