@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from dl_assign.config import ExperimentConfig
+from dl_assign.config import ExperimentConfig, Range
 from dl_assign.engine.checkpoint import load_checkpoint, save_checkpoint
 from dl_assign.engine.device import pick_device, use_bf16
 from dl_assign.engine.metrics import classification_metrics
@@ -36,20 +36,20 @@ class NonFiniteLossError(FloatingPointError):
 class TrainConfig(ExperimentConfig):
     """Training fields shared by every torch experiment (flat, so ``--set lr=0.01`` works)."""
 
-    epochs: int = 10
-    batch_size: int = 128
+    epochs: Annotated[int, Range(ge=1)] = 10
+    batch_size: Annotated[int, Range(ge=1)] = 128
     optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
-    lr: float = 1e-3
-    momentum: float = 0.9  # SGD only
+    lr: Annotated[float, Range(gt=0)] = 1e-3
+    momentum: Annotated[float, Range(ge=0, lt=1)] = 0.9  # SGD only
     nesterov: bool = True  # SGD only
-    weight_decay: float = 0.0
+    weight_decay: Annotated[float, Range(ge=0)] = 0.0
     schedule: Literal["none", "cosine", "linear", "step"] = "cosine"
-    warmup_epochs: float = 0.0  # linear warm-up, in (fractional) epochs
-    step_epochs: int = 10  # `step` schedule: multiply lr by step_gamma every step_epochs
-    step_gamma: float = 0.1
-    label_smoothing: float = 0.0
-    grad_clip: float = 0.0  # max global grad norm; 0 disables
-    early_stop_patience: int = 0  # epochs without val-loss improvement; 0 disables
+    warmup_epochs: Annotated[float, Range(ge=0)] = 0.0  # linear warm-up, in (fractional) epochs
+    step_epochs: Annotated[int, Range(ge=1)] = 10  # `step` schedule: multiply lr by step_gamma every step_epochs
+    step_gamma: Annotated[float, Range(gt=0, le=1)] = 0.1
+    label_smoothing: Annotated[float, Range(ge=0, lt=1)] = 0.0
+    grad_clip: Annotated[float, Range(ge=0)] = 0.0  # max global grad norm; 0 disables
+    early_stop_patience: Annotated[int, Range(ge=0)] = 0  # epochs without val-loss improvement; 0 disables
     restore_best: bool = False  # end with the weights of the best validation epoch
     # bfloat16 autocast; 'auto' = only where bf16 is native (engine.device.bf16_probe measures it):
     # the same lever is ~2x faster on AMX/AVX512-BF16 CPUs and 6-40x slower on AVX2-only ones.
@@ -57,7 +57,8 @@ class TrainConfig(ExperimentConfig):
     # the CNN family defaults to 'auto'
     amp_bf16: Literal["auto", "on", "off"] = "off"
     channels_last: bool = False  # memory format for 4-D conv inputs
-    threads: int = 0  # torch + BLAS threads for the run (engine.device.threads); 0 = all physical cores
+    # torch + BLAS threads for the run (engine.device.threads); 0 = all physical cores
+    threads: Annotated[int, Range(ge=0)] = 0
 
 
 class TensorLoader:

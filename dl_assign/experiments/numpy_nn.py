@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from dl_assign.config import ExperimentConfig
+from dl_assign.config import ExperimentConfig, Range
 from dl_assign.numpy_nn import (
     GELU,
     Dropout,
@@ -152,9 +152,9 @@ def loss_checks() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class GradCheckConfig(ExperimentConfig):
-    cases: int = 6  # random architectures per (activation, dropout) pair and seed
-    dropout: float = 0.3
-    l2: float = 0.01  # the L2 term is part of the checked loss
+    cases: Annotated[int, Range(ge=1)] = 6  # random architectures per (activation, dropout) pair and seed
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.3
+    l2: Annotated[float, Range(ge=0)] = 0.01  # the L2 term is part of the checked loss
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"cases": 1, "seeds": (0,)},

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from dl_assign.config import Range
 from dl_assign.data import sine as sine_data
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit, predict, seed_everything
 from dl_assign.models.forecasters import MLPForecaster, RNNForecaster
@@ -32,25 +33,27 @@ PLOT_POINTS = 300  # one-step test predictions kept per seed for the figure
 class SineConfig(TrainConfig):
     # the wave (see dl_assign.data.sine): 20 Hz / 0.707 Hz = 28.29 samples per period; the
     # sampled phases repeat only after 20,000 samples, so no test window copies a training window
-    frequency: float = 0.707
-    phase: float = 0.0
-    amplitude: float = 1.0
-    noise: float = 0.0  # the benchmark's noiseless wave; > 0 adds Gaussian observation noise
-    sample_rate: float = 20.0
-    window: int = 32  # ~1.1 periods; chosen by the window sweep in sine.compare
-    horizon: int = 1
-    train_samples: int = 1600  # 56 periods, then validation (14) and test (42) continue the wave
-    val_samples: int = 400
-    test_samples: int = 1200
-    data_seed: int = 0  # drives the noise; fixed so the std over seeds measures training noise
-    rollout_steps: int = 1000  # 35 periods fed back autoregressively from the test range's start
+    frequency: Annotated[float, Range(gt=0)] = 0.707
+    phase: Annotated[float, Range()] = 0.0  # radians; any finite value
+    amplitude: Annotated[float, Range(gt=0)] = 1.0
+    noise: Annotated[float, Range(ge=0)] = 0.0  # the benchmark's noiseless wave; > 0 adds Gaussian observation noise
+    sample_rate: Annotated[float, Range(gt=0)] = 20.0
+    window: Annotated[int, Range(ge=1)] = 32  # ~1.1 periods; chosen by the window sweep in sine.compare
+    horizon: Annotated[int, Range(ge=1)] = 1
+    # 56 periods, then validation (14) and test (42) continue the wave
+    train_samples: Annotated[int, Range(ge=1)] = 1600
+    val_samples: Annotated[int, Range(ge=1)] = 400
+    test_samples: Annotated[int, Range(ge=1)] = 1200
+    data_seed: Annotated[int, Range(ge=0)] = 0  # drives the noise; fixed so the std over seeds measures training noise
+    # 35 periods fed back autoregressively from the test range's start
+    rollout_steps: Annotated[int, Range(ge=1)] = 1000
     # the recurrent forecasters
-    hidden: int = 32  # chosen by the hidden-size sweep in sine.compare
-    layers: int = 1
+    hidden: Annotated[int, Range(ge=1)] = 32  # chosen by the hidden-size sweep in sine.compare
+    layers: Annotated[int, Range(ge=1)] = 1
     bidirectional: bool = False
-    dropout: float = 0.0  # between stacked layers only (torch ignores it for layers=1)
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.0  # between stacked layers only (torch ignores it for layers=1)
     # the MLP forecaster on the same windows
-    mlp_hidden: tuple[int, ...] = (64, 64)
+    mlp_hidden: Annotated[tuple[int, ...], Range(ge=1)] = (64, 64)
     mlp_activation: Literal["relu", "leaky_relu", "tanh", "gelu", "sigmoid"] = "tanh"
     # training
     epochs: int = 60  # from the sine.compare sweep (as are lr and batch_size)
@@ -73,12 +76,12 @@ class SineConfig(TrainConfig):
 class SineCompareConfig(SineConfig):
     # the sweep: `sweep_cell` retrained with ONE field changed per cell, every other field default
     sweep_cell: Literal["lstm", "gru"] = "lstm"
-    sweep_hidden: tuple[int, ...] = (8, 16, 64)
-    sweep_window: tuple[int, ...] = (8, 16, 64)
-    sweep_layers: tuple[int, ...] = (2,)
-    sweep_lr: tuple[float, ...] = (3e-3, 3e-2)
-    sweep_epochs: tuple[int, ...] = (20, 120)
-    sweep_batch_size: tuple[int, ...] = (128, 512)
+    sweep_hidden: Annotated[tuple[int, ...], Range(ge=1)] = (8, 16, 64)
+    sweep_window: Annotated[tuple[int, ...], Range(ge=1)] = (8, 16, 64)
+    sweep_layers: Annotated[tuple[int, ...], Range(ge=1)] = (2,)
+    sweep_lr: Annotated[tuple[float, ...], Range(gt=0)] = (3e-3, 3e-2)
+    sweep_epochs: Annotated[tuple[int, ...], Range(ge=1)] = (20, 120)
+    sweep_batch_size: Annotated[tuple[int, ...], Range(ge=1)] = (128, 512)
     sweep_bidirectional: bool = True
 
     BUDGETS: ClassVar[dict] = {

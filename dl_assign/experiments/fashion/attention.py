@@ -12,12 +12,13 @@ the baseline.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from dl_assign.config import Range
 from dl_assign.data import fashion
 from dl_assign.data.preprocess import standardize
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit
@@ -33,21 +34,25 @@ class AttentionConfig(TrainConfig):
     # the embedder: a saved fashion.cnn network if there is one (and use_saved_cnn), else the
     # fallback CNN5 trained here with these fields and TrainConfig's
     use_saved_cnn: bool = True
-    cnn_width: int = 16  # base width of CNN5 (16-16-32-32-64): enough for embeddings, cheap on a CPU
+    # base width of CNN5 (16-16-32-32-64): enough for embeddings, cheap on a CPU
+    cnn_width: Annotated[int, Range(ge=1)] = 16
     epochs: int = 3
     lr: float = 2e-3
     schedule: Literal["none", "cosine", "linear", "step"] = "cosine"
-    train_limit: int = 10_000  # 3 epochs on 10,000 images: ~0.85 accuracy, minutes on a shared CPU
-    split_seed: int = 0
+    # 3 epochs on 10,000 images: ~0.85 accuracy, minutes on a shared CPU
+    train_limit: Annotated[int, Range(ge=0)] = 10_000
+    split_seed: Annotated[int, Range(ge=0)] = 0
     # the attention part
-    gallery: int = 1_000  # labelled gallery from the training split (stratified)
-    train_queries: int = 5_000  # training-split images (not in the gallery) that fit the projections
-    test_queries: int = 2_000  # test-split images
-    proj_dim: int = 32
-    attn_epochs: int = 15
-    attn_lr: float = 3e-3
-    heatmap_classes: tuple[int, ...] = (0, 6, 2, 4, 5, 7)  # T-shirt, Shirt, Pullover, Coat, Sandal, Sneaker
-    heatmap_per_class: int = 2
+    gallery: Annotated[int, Range(ge=1)] = 1_000  # labelled gallery from the training split (stratified)
+    # training-split images (not in the gallery) that fit the projections
+    train_queries: Annotated[int, Range(ge=1)] = 5_000
+    test_queries: Annotated[int, Range(ge=0)] = 2_000  # test-split images (0 = the whole test split)
+    proj_dim: Annotated[int, Range(ge=1)] = 32
+    attn_epochs: Annotated[int, Range(ge=1)] = 15
+    attn_lr: Annotated[float, Range(gt=0)] = 3e-3
+    # T-shirt, Shirt, Pullover, Coat, Sandal, Sneaker
+    heatmap_classes: Annotated[tuple[int, ...], Range(ge=0, le=9)] = (0, 6, 2, 4, 5, 7)
+    heatmap_per_class: Annotated[int, Range(ge=1)] = 2
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"seeds": (0,), "epochs": 1, "train_limit": 2_000, "gallery": 200, "train_queries": 500,

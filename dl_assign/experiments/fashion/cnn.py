@@ -14,11 +14,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import torch
 
+from dl_assign.config import Range
 from dl_assign.data import fashion
 from dl_assign.data.preprocess import FASHION_MEAN, FASHION_STD
 from dl_assign.engine import EpochLoader, TensorLoader, fit, pick_device, predict
@@ -97,8 +98,8 @@ def speed_ablation(cfg: CNN5Config, data: FashionTensors, images: int, device=No
 class FashionCNNConfig(CNN5Config):
     # 0.944 +- 0.001 (flip TTA) over 3 seeds in the sweep; 12 epochs gave 0.941, too close to 0.940
     epochs: int = 24
-    speed_images: int = 3072  # training images timed per speed lever (0 skips the ablation)
-    gallery: int = 8  # correct and wrong test images shown (each)
+    speed_images: Annotated[int, Range(ge=0)] = 3072  # training images timed per speed lever (0 skips the ablation)
+    gallery: Annotated[int, Range(ge=0)] = 8  # correct and wrong test images shown (each)
     # both cores when the machine is idle (benchmarks run one experiment at a time): 3 epochs took
     # 18.2 s with 2 threads vs 33.1 s with 1 on an idle 2-core Xeon; the studies keep 1 (see above)
     threads: int = 0

@@ -13,11 +13,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import torch
 
+from dl_assign.config import Range
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit
 from dl_assign.experiments.fashion.common import CNN5Config, load_tensors, train_cnn
 from dl_assign.models.cnn5 import CNN5
@@ -37,10 +38,10 @@ class CNNFeaturesConfig(CNN5Config):
     tta_flip: bool = False  # every column is a plain single-view prediction: like for like
     train_limit: int = 12_000  # CNN and MLPs all train on this stratified subset (CPU budget)
     eval_limit: int = 3_000
-    mlp_hidden: tuple[int, ...] = (256,)
-    mlp_dropout: float = 0.2
-    mlp_epochs: int = 10
-    mlp_lr: float = 1e-3
+    mlp_hidden: Annotated[tuple[int, ...], Range(ge=1)] = (256,)
+    mlp_dropout: Annotated[float, Range(ge=0, lt=1)] = 0.2
+    mlp_epochs: Annotated[int, Range(ge=1)] = 10
+    mlp_lr: Annotated[float, Range(gt=0)] = 1e-3
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"epochs": 1, "seeds": (0,), "train_limit": 1000, "eval_limit": 300, "filters": "4,8,8,16,16",
@@ -136,10 +137,11 @@ def cnn_mlp(cfg: CNNFeaturesConfig, seed: int, ctx: RunContext) -> SeedResult:
 @dataclass(frozen=True)
 class TorchMLPSweepConfig(TrainConfig):
     activations: tuple[str, ...] = ("relu", "gelu", "tanh", "sigmoid")
-    batch_sizes: tuple[int, ...] = (64, 256, 1024)
-    epoch_marks: tuple[int, ...] = (1, 3, 8)  # test accuracy read after these epochs (constant lr)
-    hidden: tuple[int, ...] = (256,)
-    dropout: float = 0.2
+    batch_sizes: Annotated[tuple[int, ...], Range(ge=1)] = (64, 256, 1024)
+    # test accuracy read after these epochs (constant lr)
+    epoch_marks: Annotated[tuple[int, ...], Range(ge=1, min_len=1)] = (1, 3, 8)
+    hidden: Annotated[tuple[int, ...], Range(ge=1)] = (256,)
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.2
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = 1e-3
     # constant lr: the first e epochs of the run are exactly an e-epoch run, so one run per cell
@@ -147,12 +149,12 @@ class TorchMLPSweepConfig(TrainConfig):
     schedule: Literal["none", "cosine", "linear", "step"] = "none"
     # the CNN5 (fashion.cnn's recipe, cosine) on the same subset for as many epochs as the last mark;
     # batch 128 so that it takes as many steps as the middle MLP batch size would twice over
-    cnn_epochs: int = 8
-    cnn_batch_size: int = 128
+    cnn_epochs: Annotated[int, Range(ge=1)] = 8
+    cnn_batch_size: Annotated[int, Range(ge=1)] = 128
     threads: int = 1  # see CNN5Config.threads
-    split_seed: int = 0
-    train_limit: int = 8_000  # every cell trains on this stratified subset (CPU budget)
-    eval_limit: int = 3_000
+    split_seed: Annotated[int, Range(ge=0)] = 0
+    train_limit: Annotated[int, Range(ge=0)] = 8_000  # every cell trains on this stratified subset (CPU budget)
+    eval_limit: Annotated[int, Range(ge=0)] = 3_000
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"seeds": (0,), "activations": ("relu", "tanh"), "batch_sizes": (64, 256), "epoch_marks": (1, 2),

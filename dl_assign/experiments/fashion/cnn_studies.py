@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from dl_assign.config import Range
 from dl_assign.experiments.fashion.common import (
     CNN5Config,
     FashionTensors,
@@ -162,7 +163,7 @@ def cnn_pooling(cfg: StudyConfig, seed: int, ctx: RunContext) -> SeedResult:
 
 @dataclass(frozen=True)
 class KernelStudyConfig(StudyConfig):
-    kernel_sizes: tuple[int, ...] = (3, 5, 7)
+    kernel_sizes: Annotated[tuple[int, ...], Range(ge=1)] = (3, 5, 7)
     # constant width, VGG's doubling after each pool, and the reverse (wide early, narrow late)
     schedules: tuple[str, ...] = ("constant", "doubling", "32,16,16,8,8")
     base_width: int = 8  # 9 cells, a 7x7 cell costs 5.4x a 3x3 one: narrow nets keep the study in minutes
@@ -216,7 +217,7 @@ def cnn_kernels(cfg: KernelStudyConfig, seed: int, ctx: RunContext) -> SeedResul
 class InitStudyConfig(StudyConfig):
     batch_norm: bool = False  # BatchNorm re-normalises every layer and would hide the initialisation
     lr: float = 0.02  # without BatchNorm, 0.05 diverges for some He seeds
-    stats_batch: int = 256  # fixed training images the per-layer statistics are measured on
+    stats_batch: Annotated[int, Range(ge=1)] = 256  # fixed training images the per-layer statistics are measured on
 
     BUDGETS: ClassVar[dict] = StudyConfig.BUDGETS
 

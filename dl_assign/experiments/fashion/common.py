@@ -9,10 +9,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 
+from dl_assign.config import Range
 from dl_assign.data import fashion
 from dl_assign.data.augment import RandomShiftFlip
 from dl_assign.data.preprocess import FASHION_MEAN, FASHION_STD, standardize
@@ -28,18 +29,19 @@ TARGET_ACCURACY = 0.930  # the time-to-accuracy mark of the issue (VGG16 scores 
 class CNN5Config(TrainConfig):
     """Model, data and training fields of every CNN5 experiment (flat, so ``--set`` reaches all)."""
 
-    kernel_size: int = 3
+    kernel_size: Annotated[int, Range(ge=1)] = 3
     # 'constant', 'doubling' or five comma-separated widths. At equal FLOPs a narrow net trained
     # longer beat wider ones in the sweep (16-wide x 24 epochs 0.944 vs 24-wide x 12 epochs 0.943)
     filters: str = "16,32,32,64,64"
-    base_width: int = 16  # used by 'constant'/'doubling' only
+    base_width: Annotated[int, Range(ge=1)] = 16  # used by 'constant'/'doubling' only
     pool: Literal["max", "avg", "none"] = "max"
-    pool_after: tuple[int, ...] = (0, 2)  # pool early: the 28x28 map only meets the 1-channel conv
+    # pool early: the 28x28 map only meets the 1-channel conv
+    pool_after: Annotated[tuple[int, ...], Range(ge=0, le=4)] = (0, 2)
     neck: Literal["flatten", "gap", "gmp"] = "flatten"
     batch_norm: bool = True
-    dropout: float = 0.0  # 0.2 cost 0.004 test accuracy at these short schedules (sweep)
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.0  # 0.2 cost 0.004 test accuracy at these short schedules (sweep)
     init: Literal["default", "normal", "xavier", "he"] = "he"
-    augment_pad: int = 1  # random shifts of up to 1 px (2 px: -0.003 in the sweep; 0 disables)
+    augment_pad: Annotated[int, Range(ge=0)] = 1  # random shifts of up to 1 px (2 px: -0.003 in the sweep; 0 disables)
     augment_flip: bool = True  # horizontal flips: garments are left-right symmetric
     tta_flip: bool = True  # evaluate on the mean of the image's and its mirror's probabilities
     epochs: int = 12
@@ -57,9 +59,9 @@ class CNN5Config(TrainConfig):
     # OpenMP threads stall at every barrier when the other core is busy: 360-1040 images/s
     # measured with 2 threads vs 1390 with 1 for a 24-wide model. fashion.cnn sets 0 (all cores)
     threads: int = 1
-    split_seed: int = 0  # the split is fixed across training seeds: std measures training noise
-    train_limit: int = 0  # 0 = the whole 56,000-image training split
-    eval_limit: int = 0
+    split_seed: Annotated[int, Range(ge=0)] = 0  # the split is fixed across training seeds: std measures training noise
+    train_limit: Annotated[int, Range(ge=0)] = 0  # 0 = the whole 56,000-image training split
+    eval_limit: Annotated[int, Range(ge=0)] = 0
 
 
 

@@ -9,11 +9,11 @@ this module strings them together and the report turns the numbers into design i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 
-from dl_assign.config import ExperimentConfig
+from dl_assign.config import ExperimentConfig, Range
 from dl_assign.data import fashion
 from dl_assign.data.eda import (
     anomalies,
@@ -42,13 +42,15 @@ from dl_assign.registry import RunContext, SeedResult, experiment
 @dataclass(frozen=True)
 class FashionEDAConfig(ExperimentConfig):
     seeds: tuple[int, ...] = (0,)  # deterministic analysis; the seed only picks subsamples
-    corr_samples: int = 20_000  # images for the 784 x 784 correlation and the PCA
-    feature_train: int = 20_000  # stratified official-train subsample for the feature probes
-    feature_test: int = 10_000  # official test images for the probes (10,000 = all)
-    near_dup_mad: float = 0.01  # mean |pixel diff| on [0,1] for "near duplicate" (~2.5 grey levels)
-    blank_ink: float = 0.05  # near-blank: under 5% of pixels above 0.1 (the thinnest sandal has ~4%)
-    saturated_frac: float = 0.25  # saturated: over 25% of pixels at >= 250/255
-    aug_test: int = 2_000  # test images scored under each augmentation
+    corr_samples: Annotated[int, Range(ge=1)] = 20_000  # images for the 784 x 784 correlation and the PCA
+    feature_train: Annotated[int, Range(ge=1)] = 20_000  # stratified official-train subsample for the feature probes
+    feature_test: Annotated[int, Range(ge=1)] = 10_000  # official test images for the probes (10,000 = all)
+    # mean |pixel diff| on [0,1] for "near duplicate" (~2.5 grey levels)
+    near_dup_mad: Annotated[float, Range(ge=0, le=1)] = 0.01
+    # near-blank: under 5% of pixels above 0.1 (the thinnest sandal has ~4%)
+    blank_ink: Annotated[float, Range(ge=0, le=1)] = 0.05
+    saturated_frac: Annotated[float, Range(ge=0, le=1)] = 0.25  # saturated: over 25% of pixels at >= 250/255
+    aug_test: Annotated[int, Range(ge=1)] = 2_000  # test images scored under each augmentation
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"corr_samples": 2_000, "feature_train": 1_500, "feature_test": 500, "aug_test": 300},

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import torch
 
+from dl_assign.config import Range
 from dl_assign.data import fashion
 from dl_assign.data.preprocess import for_mlp
 from dl_assign.engine import TensorLoader, TrainConfig
@@ -17,17 +18,17 @@ from dl_assign.registry import RunContext, experiment
 
 @dataclass(frozen=True)
 class FashionMLPConfig(TrainConfig):
-    hidden: tuple[int, ...] = (512, 256)
+    hidden: Annotated[tuple[int, ...], Range(ge=1)] = (512, 256)
     activation: Literal["relu", "leaky_relu", "tanh", "gelu", "sigmoid"] = "relu"
-    dropout: float = 0.3  # the 2-layer net overfits by epoch ~10 without it
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.3  # the 2-layer net overfits by epoch ~10 without it
     epochs: int = 20  # val accuracy plateaus at ~0.906 from epoch 16 (measured)
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.05  # AdamW's decoupled decay; small effect, slightly better test loss
     label_smoothing: float = 0.05
-    split_seed: int = 0  # the split is fixed across training seeds: std measures training noise
-    train_limit: int = 0  # 0 = the whole training split
-    eval_limit: int = 0
+    split_seed: Annotated[int, Range(ge=0)] = 0  # the split is fixed across training seeds: std measures training noise
+    train_limit: Annotated[int, Range(ge=0)] = 0  # 0 = the whole training split
+    eval_limit: Annotated[int, Range(ge=0)] = 0
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"epochs": 2, "seeds": (0,), "train_limit": 4000, "eval_limit": 1000, "hidden": (128,)},

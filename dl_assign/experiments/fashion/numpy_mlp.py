@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 
-from dl_assign.config import ExperimentConfig
+from dl_assign.config import ExperimentConfig, Range
 from dl_assign.data import fashion
 from dl_assign.data.preprocess import for_mlp
 from dl_assign.engine.metrics import classification_metrics
@@ -32,22 +32,23 @@ def _data(split_seed: int, train_limit: int, eval_limit: int, ctx: RunContext):
 # ------------------------------------------------------------------ fashion.numpy_mlp
 @dataclass(frozen=True)
 class NumpyMLPConfig(ExperimentConfig):
-    hidden: tuple[int, ...] = (512, 256)
+    hidden: Annotated[tuple[int, ...], Range(ge=1)] = (512, 256)
     activation: Activation = "gelu"  # the study's best cell and best marginal mean (fashion.numpy_mlp_study)
     # The study (20k images, 8 epochs) preferred no dropout; at this budget (56k images, 20 epochs) seed 0
     # measured val 0.9103 with 0.2 vs 0.9087 without (train accuracy 0.958 vs 0.991: overfitting).
-    dropout: float = 0.2
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.2
     optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    label_smoothing: float = 0.0
-    batch_size: int = 256
-    epochs: int = 20
+    lr: Annotated[float, Range(gt=0)] = 1e-3
+    weight_decay: Annotated[float, Range(ge=0)] = 0.0
+    label_smoothing: Annotated[float, Range(ge=0, lt=1)] = 0.0
+    batch_size: Annotated[int, Range(ge=1)] = 256
+    epochs: Annotated[int, Range(ge=1)] = 20
     schedule: Literal["none", "cosine", "step"] = "cosine"
-    split_seed: int = 0  # the split is fixed across training seeds: std measures training noise
-    train_limit: int = 0  # 0 = the whole training split
-    eval_limit: int = 0
-    threads: int = 1  # BLAS threads (0 = all cores): on the shared 2-core box 2 threads ran 10x slower (measured)
+    split_seed: Annotated[int, Range(ge=0)] = 0  # the split is fixed across training seeds: std measures training noise
+    train_limit: Annotated[int, Range(ge=0)] = 0  # 0 = the whole training split
+    eval_limit: Annotated[int, Range(ge=0)] = 0
+    # BLAS threads (0 = all cores): on the shared 2-core box 2 threads ran 10x slower (measured)
+    threads: Annotated[int, Range(ge=0)] = 1
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"epochs": 2, "seeds": (0,), "train_limit": 4000, "eval_limit": 1000, "hidden": (128,)},
@@ -86,17 +87,19 @@ def numpy_mlp(cfg: NumpyMLPConfig, seed: int, ctx: RunContext) -> SeedResult:
 # ------------------------------------------------------------------ fashion.numpy_mlp_study
 @dataclass(frozen=True)
 class StudyConfig(ExperimentConfig):
-    depths: tuple[int, ...] = (1, 2, 3)  # hidden layers
-    dropouts: tuple[float, ...] = (0.0, 0.3)
+    depths: Annotated[tuple[int, ...], Range(ge=1)] = (1, 2, 3)  # hidden layers
+    dropouts: Annotated[tuple[float, ...], Range(ge=0, lt=1)] = (0.0, 0.3)
     activations: tuple[str, ...] = ("relu", "leaky_relu", "tanh", "gelu")
-    width: int = 256  # every hidden layer; narrower than the final model so 24 cells x 3 seeds fit in minutes
-    epochs: int = 8
-    batch_size: int = 256
-    lr: float = 1e-3
-    train_limit: int = 20000  # the same stratified 20k subset for every cell (compute budget)
-    eval_limit: int = 0
-    split_seed: int = 0
-    threads: int = 1  # BLAS threads (0 = all cores): on the shared 2-core box 2 threads ran 10x slower (measured)
+    # every hidden layer; narrower than the final model so 24 cells x 3 seeds fit in minutes
+    width: Annotated[int, Range(ge=1)] = 256
+    epochs: Annotated[int, Range(ge=1)] = 8
+    batch_size: Annotated[int, Range(ge=1)] = 256
+    lr: Annotated[float, Range(gt=0)] = 1e-3
+    train_limit: Annotated[int, Range(ge=0)] = 20000  # the same stratified 20k subset for every cell (compute budget)
+    eval_limit: Annotated[int, Range(ge=0)] = 0
+    split_seed: Annotated[int, Range(ge=0)] = 0
+    # BLAS threads (0 = all cores): on the shared 2-core box 2 threads ran 10x slower (measured)
+    threads: Annotated[int, Range(ge=0)] = 1
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"seeds": (0, 1), "depths": (1, 2), "activations": ("relu", "tanh"), "width": 32,
@@ -182,15 +185,16 @@ def numpy_mlp_study(cfg: StudyConfig, seed: int, ctx: RunContext) -> SeedResult:
 # ------------------------------------------------------------------ fashion.numpy_vs_torch_speed
 @dataclass(frozen=True)
 class SpeedConfig(ExperimentConfig):
-    hidden: tuple[int, ...] = (512, 256)
+    hidden: Annotated[tuple[int, ...], Range(ge=1)] = (512, 256)
     activation: Literal["relu", "tanh", "gelu"] = "relu"
-    dropout: float = 0.2
-    batch_size: int = 256
-    epochs: int = 2
-    train_limit: int = 20000
-    profile_steps: int = 60
-    split_seed: int = 0
-    threads: int = 1  # BLAS and torch threads, the same for both (0 = library defaults); see NumpyMLPConfig
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.2
+    batch_size: Annotated[int, Range(ge=1)] = 256
+    epochs: Annotated[int, Range(ge=1)] = 2
+    train_limit: Annotated[int, Range(ge=0)] = 20000
+    profile_steps: Annotated[int, Range(ge=1)] = 60
+    split_seed: Annotated[int, Range(ge=0)] = 0
+    # BLAS and torch threads, the same for both (0 = library defaults); see NumpyMLPConfig
+    threads: Annotated[int, Range(ge=0)] = 1
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"seeds": (0,), "epochs": 1, "train_limit": 2000, "hidden": (128,), "profile_steps": 5},

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import torch
 
-from dl_assign.config import ExperimentConfig
+from dl_assign.config import ExperimentConfig, Range
 from dl_assign.engine import TensorLoader, fit, pick_device
 from dl_assign.engine.device import bf16_probe, precision_name, use_bf16
 from dl_assign.experiments.fashion.common import CNN5Config, model_from
@@ -25,11 +25,11 @@ from dl_assign.registry import RunContext, SeedResult, experiment
 @dataclass(frozen=True)
 class PrecisionConfig(ExperimentConfig):
     filters: str = "16,32,32,64,64"  # fashion.cnn's widths
-    batch_size: int = 256
-    steps: int = 12  # timed training steps per precision where both are fast
-    slow_steps: int = 2  # timed steps of the emulated bf16 path (each can take seconds)
-    warmup_steps: int = 2
-    threads: int = 0  # all physical cores, as fashion.cnn trains
+    batch_size: Annotated[int, Range(ge=1)] = 256
+    steps: Annotated[int, Range(ge=1)] = 12  # timed training steps per precision where both are fast
+    slow_steps: Annotated[int, Range(ge=1)] = 2  # timed steps of the emulated bf16 path (each can take seconds)
+    warmup_steps: Annotated[int, Range(ge=0)] = 2
+    threads: Annotated[int, Range(ge=0)] = 0  # all physical cores, as fashion.cnn trains
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"steps": 3, "slow_steps": 1, "warmup_steps": 1, "batch_size": 64, "seeds": (0,)},

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from dl_assign.config import Range
 from dl_assign.data import fashion
 from dl_assign.data.preprocess import for_mlp
 from dl_assign.engine import NonFiniteLossError, TensorLoader, TrainConfig, evaluate, fit
@@ -64,8 +65,8 @@ class TheoryConfig(TrainConfig):
     """A deep narrow MLP on a stratified Fashion-MNIST subset, plain SGD at a constant LR."""
 
     seeds: tuple[int, ...] = (0, 1, 2)
-    width: int = 128
-    depth: int = 20
+    width: Annotated[int, Range(ge=1)] = 128
+    depth: Annotated[int, Range(ge=1)] = 20
     epochs: int = 8  # sized for a shared 2-core CPU: every theory experiment runs in about a minute
     batch_size: int = 128
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
@@ -73,10 +74,10 @@ class TheoryConfig(TrainConfig):
     momentum: float = 0.9
     # a constant LR keeps "the LR range that trains" meaningful
     schedule: Literal["none", "cosine", "linear", "step"] = "none"
-    train_limit: int = 10_000  # a subset: the claims are about optimisation, not final accuracy
-    eval_limit: int = 2_000
-    probe_batch: int = 512
-    split_seed: int = 0
+    train_limit: Annotated[int, Range(ge=0)] = 10_000  # a subset: the claims are about optimisation, not final accuracy
+    eval_limit: Annotated[int, Range(ge=0)] = 2_000
+    probe_batch: Annotated[int, Range(ge=1)] = 512
+    split_seed: Annotated[int, Range(ge=0)] = 0
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"seeds": (0,), "epochs": 1, "train_limit": 500, "eval_limit": 300, "depth": 8, "width": 32,
@@ -250,8 +251,8 @@ def theory_vanishing(cfg: VanishingConfig, seed: int, ctx: RunContext) -> SeedRe
 
 @dataclass(frozen=True)
 class ExplodingConfig(TheoryConfig):
-    init_gain: float = 1.5  # He init times 1.5: the signal grows 1.5x per layer, 1.5^20 ~ 3e3
-    clip: float = 1.0  # max global gradient norm in the clipped arm
+    init_gain: Annotated[float, Range(gt=0)] = 1.5  # He init times 1.5: the signal grows 1.5x per layer, 1.5^20 ~ 3e3
+    clip: Annotated[float, Range(gt=0)] = 1.0  # max global gradient norm in the clipped arm
     lr: float = 0.01
 
 
@@ -304,9 +305,11 @@ def theory_exploding(cfg: ExplodingConfig, seed: int, ctx: RunContext) -> SeedRe
 @dataclass(frozen=True)
 class BatchNormConfig(TheoryConfig):
     lr: float = 0.01
-    sweep_lrs: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # the range, not the optimum
-    sweep_epochs: int = 2
-    trains_at: float = 0.5  # "trains": validation accuracy at least this after sweep_epochs (chance = 0.1)
+    # the range, not the optimum
+    sweep_lrs: Annotated[tuple[float, ...], Range(gt=0)] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+    sweep_epochs: Annotated[int, Range(ge=1)] = 2
+    # "trains": validation accuracy at least this after sweep_epochs (chance = 0.1)
+    trains_at: Annotated[float, Range(ge=0, le=1)] = 0.5
 
     BUDGETS: ClassVar[dict] = {
         "smoke": TheoryConfig.BUDGETS["smoke"] | {"sweep_lrs": (0.01, 1.0), "trains_at": 0.3},
@@ -387,7 +390,7 @@ def theory_batchnorm(cfg: BatchNormConfig, seed: int, ctx: RunContext) -> SeedRe
 class DropoutConfig(TheoryConfig):
     width: int = 512
     depth: int = 2
-    dropout: float = 0.5
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.5
     train_limit: int = 1_000  # a small training set makes the over-fitting visible in a few epochs
     eval_limit: int = 2_000
     epochs: int = 25

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import torch
 from torchvision.transforms import v2
 
+from dl_assign.config import Range
 from dl_assign.data import ip102
 from dl_assign.engine import EpochLoader, TrainConfig
 from dl_assign.experiments.common import classifier_report, train_and_test
@@ -19,10 +20,11 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
 class PestsCNNConfig(TrainConfig):
-    image_size: int = 64  # pests14 is 64x64; real IP102 images are resized to this
-    widths: tuple[int, ...] = (24, 48, 96, 192)  # ~40 M MAC/image: ~13 s/epoch on 2 cores
-    convs_per_stage: int = 1
-    dropout: float = 0.3
+    image_size: Annotated[int, Range(ge=1)] = 64  # pests14 is 64x64; real IP102 images are resized to this
+    # ~40 M MAC/image: ~13 s/epoch on 2 cores
+    widths: Annotated[tuple[int, ...], Range(ge=1, min_len=1)] = (24, 48, 96, 192)
+    convs_per_stage: Annotated[int, Range(ge=1)] = 1
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.3
     epochs: int = 15
     batch_size: int = 64
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
@@ -30,7 +32,7 @@ class PestsCNNConfig(TrainConfig):
     weight_decay: float = 5e-4
     warmup_epochs: float = 1.0
     label_smoothing: float = 0.1
-    train_limit: int = 0  # 0 = every training image
+    train_limit: Annotated[int, Range(ge=0)] = 0  # 0 = every training image
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"epochs": 2, "seeds": (0,), "train_limit": 700, "widths": (16, 32, 64, 64)},
