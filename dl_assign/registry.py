@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dl_assign.config import ExperimentConfig, override
+from dl_assign.config import ConfigError, ExperimentConfig, override
 
 _REGISTRY: dict[str, Experiment] = {}
 
@@ -75,8 +75,11 @@ class Experiment:
         return (self.fn.__doc__ or "").strip().splitlines()[0] if self.fn.__doc__ else ""
 
     def config(self, budget: str = "standard", overrides: list[str] | dict | None = None):
-        cfg = self.config_cls.for_budget(budget)
-        return override(cfg, overrides) if overrides else cfg
+        try:
+            cfg = self.config_cls.for_budget(budget)
+            return override(cfg, overrides) if overrides else cfg
+        except ConfigError as exc:  # name the experiment: the message is all a CLI user sees
+            raise ConfigError(f"{self.name}: {exc}") from None
 
     def run(
         self,

@@ -137,5 +137,5 @@ def test_cli_refuses_a_bad_value_with_one_line_and_exit_2(item, key, shown, caps
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
-    assert lines[0].startswith(f"dl-assign: error: bad value {shown} for {key!r} (FashionMLPConfig): ")
+    assert lines[0].startswith(f"dl-assign: error: fashion.mlp: bad value {shown} for {key!r} (FashionMLPConfig): ")
     assert list(tmp_path.iterdir()) == []
