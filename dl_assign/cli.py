@@ -124,6 +124,26 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_models(args) -> int:
+    from dl_assign import store
+
+    root = store.store_root(args.root)
+    print(f"model store: {root.resolve()}  (set DL_ASSIGN_MODELS to change)")
+    records = store.list_models(root)
+    if not records:
+        print("(no stored models)")
+        return 0
+    print(f"{'task':16s} {'model':28s} {'versions':16s} {'latest':>6s} {'test_accuracy':>13s}")
+    for r in records:
+        acc = "-" if r.test_accuracy is None else f"{r.test_accuracy:.4f}"
+        line = (f"{r.task:16s} {r.model:28s} {','.join(map(str, r.versions)) or '-':16s} "
+                f"{r.latest if r.latest is not None else '-':>6} {acc:>13s}")
+        if r.incomplete:
+            line += f"  (incomplete, ignored: {','.join(map(str, r.incomplete))})"
+        print(line)
+    return 0
+
+
 def _cmd_bench(args) -> int:
     cmd = [sys.executable, "-m", "pytest", "benchmarks", "--budget", args.budget,
            "--results-dir", args.results_dir, "-p", "no:cacheprovider"]
@@ -170,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
     s.add_argument("-k", help="pytest -k expression to select experiments")
     s.set_defaults(fn=_cmd_bench)
+
+    s = sub.add_parser("models", help="list the model store: task, model, versions, test accuracy")
+    s.add_argument("--root", default=None, help="store folder (default $DL_ASSIGN_MODELS or ./.models)")
+    s.set_defaults(fn=_cmd_models)
 
     s = sub.add_parser("report", help="re-render every results/<name>.md and index.md from the JSON")
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
