@@ -11,6 +11,7 @@ the baseline.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from typing import Annotated, ClassVar, Literal
 
@@ -22,7 +23,7 @@ from dl_assign.config import Range
 from dl_assign.data import fashion
 from dl_assign.data.preprocess import standardize
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit
-from dl_assign.engine.checkpoint import load_checkpoint
+from dl_assign.engine.checkpoint import CheckpointError, load_checkpoint
 from dl_assign.models.attention import AttentionClassifier, EmbeddingAttention
 from dl_assign.models.cnn5 import CNN5
 from dl_assign.registry import RunContext, SeedResult, experiment
@@ -78,7 +79,11 @@ def saved_cnn(ctx: RunContext, seed: int) -> tuple[CNN5, str] | None:
 
     for budget in dict.fromkeys((ctx.budget, "full", "standard")):
         path = ctx.checkpoint_dir / "fashion.cnn" / f"{budget}.seed{seed}.pt"
-        state = load_checkpoint(path)
+        try:
+            state = load_checkpoint(path)
+        except CheckpointError as exc:  # unsafe, damaged or from an older dl_assign: never loaded
+            warnings.warn(f"{exc} Using the fallback CNN5.", stacklevel=2)
+            continue
         if state is None or not state.get("stopped"):  # absent, or training was interrupted
             continue
         weights = state["best_state"] or state["model"]
