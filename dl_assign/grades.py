@@ -43,9 +43,10 @@ RUBRIC: tuple[Row, ...] = (
         "reached_930", {"standard": 1.0}, 1),  # measured 3/3 seeds, 113 ± 5 s (Zen 5, bf16)
     # against a matmul in the precision the model trained in: measured 0.317 ± 0.017 (Zen 5, bf16 vs
     # a bf16 matmul), 0.107 on an AMX Xeon (bf16, 2048² bf16 matmul), 0.69 in fp32 vs fp32 (Xeon);
-    # smoke's tiny model in bf16: 0.061 (Zen 5), 0.23 in fp32 (AVX2-restricted)
+    # smoke's tiny model in bf16: 0.061 (Zen 5, idle), 0.0039 with three other jobs on the 2 cores; 0.23
+    # in fp32 (AVX2-restricted): at smoke size the row only checks that a positive ratio is measured
     Row("seed 004: CNN training compute efficiency (model FLOP/s / matmul FLOP/s, training precision)",
-        "fashion.cnn", "efficiency_ratio", {"smoke": 0.02, "standard": 0.1}, 1),
+        "fashion.cnn", "efficiency_ratio", {"smoke": 0.001, "standard": 0.1}, 1),
     Row("seed 004: pooling study (max pooling + flatten cell)", "fashion.cnn_pooling",
         "max pool + flatten/test_accuracy", {"smoke": 0.30, "standard": 0.82}, 1),  # measured 0.845 ± 0.010
     Row("seed 004: kernel size x filter schedule study (3x3 doubling cell)", "fashion.cnn_kernels",
