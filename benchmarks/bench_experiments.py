@@ -5,9 +5,13 @@ import pytest
 from dl_assign import registry
 
 OWN_BENCHMARK = {"fashion.precision"}  # run by bench_fashion_cnn.bench_precision
+# experiments that read other experiments' results from the results folder run after everything else
+# (pests.transfer_compare sorts before the pests.transfer_* runs it reads)
+READS_RESULTS = ("pests.transfer_compare",)
+ORDER = [n for n in registry.names() if n not in OWN_BENCHMARK and n not in READS_RESULTS] + list(READS_RESULTS)
 
 
-@pytest.mark.parametrize("name", [n for n in registry.names() if n not in OWN_BENCHMARK])
+@pytest.mark.parametrize("name", ORDER)
 def bench_experiment(name, run_experiment):
     record = run_experiment(name)
     assert record["seeds"], "an experiment must run at least one seed"

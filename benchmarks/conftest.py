@@ -1,13 +1,14 @@
 """Benchmarks train every registered experiment and write results/ through the one writer.
 
 ``pytest benchmarks --budget smoke|standard|full [--results-dir DIR]``. Smoke results go to
-``build/results-smoke`` by default so that a test run never overwrites the committed
-``results/`` of the standard budget. An experiment whose dataset is missing is skipped,
-except under ``CI=true``, where it fails.
+``build/results-smoke`` (and smoke models to ``build/models-smoke``) by default so that a test
+run never overwrites the committed ``results/`` of the standard budget. An experiment whose
+dataset is missing is skipped, except under ``CI=true``, where it fails.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,19 @@ def budget(request) -> str:
 def results_dir(request, budget) -> Path:
     chosen = request.config.getoption("--results-dir")
     return Path(chosen or ("build/results-smoke" if budget == "smoke" else "results"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_store(budget):
+    """Smoke-budget models go to build/models-smoke (unless DL_ASSIGN_MODELS is set): ./.models keeps servable ones."""
+    if budget != "smoke" or "DL_ASSIGN_MODELS" in os.environ:
+        yield os.environ.get("DL_ASSIGN_MODELS", ".models")
+        return
+    os.environ["DL_ASSIGN_MODELS"] = "build/models-smoke"
+    try:
+        yield "build/models-smoke"
+    finally:
+        del os.environ["DL_ASSIGN_MODELS"]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Classification metrics through scikit-learn, as one flat dict."""
+"""Classification metrics (through scikit-learn) as flat dicts, calibration, and paired tests of two models."""
 
 from __future__ import annotations
 
@@ -23,3 +23,86 @@ def classification_metrics(
         score = proba[:, 1] if np.ndim(proba) == 2 else proba
         out["roc_auc"] = float(skm.roc_auc_score(y_true, score))
     return out
+
+
+def calibration(confidence, correct, n_bins: int = 15) -> tuple[float, list[dict]]:
+    """Expected calibration error over ``n_bins`` equal-width bins, and the reliability diagram's bins.
+
+    Bin ``i`` holds confidences in ``(i/n, (i+1)/n]`` (the first also holds 0). ECE is
+    ``sum_b |B_b|/N * |accuracy(B_b) - mean confidence(B_b)|`` (Guo et al., 2017).
+    """
+    conf = np.asarray(confidence, dtype=np.float64)
+    hit = np.asarray(correct, dtype=np.float64)
+    idx = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        m = idx == b
+        count = int(m.sum())
+        acc = float(hit[m].mean()) if count else None
+        mean_conf = float(conf[m].mean()) if count else None
+        if count:
+            ece += count / len(conf) * abs(acc - mean_conf)
+        bins.append({"lower": b / n_bins, "upper": (b + 1) / n_bins, "count": count, "accuracy": acc,
+                     "confidence": mean_conf})
+    return float(ece), bins
+
+
+def paired_bootstrap(correct_a, correct_b, *, n_boot: int = 10_000, level: float = 0.95, seed: int = 0) -> dict:
+    """Accuracy difference ``a - b`` on the same test items, with a paired percentile bootstrap interval.
+
+    Each replicate resamples the items (both models' outcomes on an item move together), so the
+    interval reflects how the two models differ per item, not two independent noises.
+    """
+    d = np.asarray(correct_a, dtype=np.float64) - np.asarray(correct_b, dtype=np.float64)  # (N,) in {-1, 0, 1}
+    if d.ndim != 1 or len(d) == 0:
+        raise ValueError(f"need two equally long, non-empty 1-D outcome vectors, got shape {d.shape}")
+    rng = np.random.default_rng(seed)
+    means = np.concatenate([d[rng.integers(0, len(d), size=(min(1000, n_boot - i), len(d)))].mean(1)
+                            for i in range(0, n_boot, 1000)])
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return {"diff": float(d.mean()), "low": float(lo), "high": float(hi), "level": level, "n_boot": n_boot}
+
+
+def mcnemar(correct_a, correct_b, *, exact: bool | None = None) -> dict:
+    """McNemar's test of equal error rates on paired outcomes.
+
+    ``b`` = items only ``a`` gets right, ``c`` = items only ``b`` gets right. Exact: two-sided
+    binomial ``p = min(1, 2 P(X <= min(b, c)))``, ``X ~ Bin(b + c, 1/2)``; otherwise chi-square with
+    continuity correction ``(|b - c| - 1)^2 / (b + c)`` on 1 degree of freedom. ``exact=None``
+    picks exact when ``b + c < 25``.
+    """
+    import math
+
+    a = np.asarray(correct_a, dtype=bool)
+    o = np.asarray(correct_b, dtype=bool)
+    if a.shape != o.shape or a.ndim != 1:
+        raise ValueError(f"need two equally long 1-D outcome vectors, got {a.shape} and {o.shape}")
+    b, c = int((a & ~o).sum()), int((~a & o).sum())
+    n = b + c
+    exact = n < 25 if exact is None else exact
+    if n == 0:
+        return {"b": b, "c": c, "statistic": 0.0, "p_value": 1.0, "method": "exact" if exact else "chi2"}
+    if exact:
+        tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
+        return {"b": b, "c": c, "statistic": float(min(b, c)), "p_value": min(1.0, 2 * tail), "method": "exact"}
+    stat = max(0.0, abs(b - c) - 1.0) ** 2 / n
+    return {"b": b, "c": c, "statistic": stat, "p_value": math.erfc(math.sqrt(stat / 2)), "method": "chi2"}
+
+
+def logits_report(logits, y, n_bins: int = 15) -> dict:
+    """Everything a classifier's test report shows, from its logits: top-1/top-5, macro-F1, per-class
+    precision/recall/F1, confusion matrix, cross-entropy, ECE with reliability bins, predictions."""
+    import torch
+
+    logits, y = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
+    n_classes = logits.shape[1]
+    proba = torch.softmax(logits, 1)
+    conf, pred = proba.max(1)
+    top5 = (logits.topk(min(5, n_classes), 1).indices == y[:, None]).any(1).double().mean().item()
+    yt, yp = y.numpy(), pred.numpy()
+    p, r, f, s = skm.precision_recall_fscore_support(yt, yp, labels=np.arange(n_classes), zero_division=0)
+    ece, bins = calibration(conf.numpy(), yp == yt, n_bins)
+    return {**classification_metrics(yt, yp, n_classes=n_classes), "top5": float(top5),
+            "loss": float(torch.nn.functional.cross_entropy(logits, y)), "ece": ece, "reliability": bins,
+            "per_class": {"precision": p.tolist(), "recall": r.tolist(), "f1": f.tolist(), "support": s.tolist()},
+            "pred": yp.tolist(), "true": yt.tolist()}
