@@ -56,4 +56,5 @@ def test_registry_holds_the_spine_experiments():
         exp = registry.get(name)
         for budget in ("smoke", "standard", "full"):
             assert exp.config(budget).seeds, f"{name}/{budget} has no seeds"
-        assert len(exp.config("standard").seeds) >= 3 or name.endswith(("eda",)), name
+        # pests.cnn_study is a one-seed screen by design (its report gives the seed noise it must beat)
+        assert len(exp.config("standard").seeds) >= 3 or name.endswith(("eda",)) or name == "pests.cnn_study", name

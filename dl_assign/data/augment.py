@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -32,3 +34,44 @@ class RandomShiftFlip:
         batch = torch.arange(b)[:, None, None, None]
         chans = torch.arange(c)[None, :, None, None]
         return padded[batch, chans, rows, cols]
+
+
+class RandomResizedCropFlip:
+    """Random-resized crop (Inception-style) and horizontal flip of a whole (B, C, H, W) batch at once.
+
+    Each image gets its own crop: a fraction ``scale`` of its area and an aspect ratio in ``ratio``
+    (log-uniform), at a uniformly random position inside the image, resized back to H x W
+    (bilinear), mirrored with probability 1/2. One ``affine_grid`` + ``grid_sample`` call does all
+    of it (the flip is a negative x scale), so the cost is one bilinear resample of the batch, not a
+    Python loop over images. Random numbers come from the global torch RNG (seeded per run; the
+    training loop checkpoints it) or from ``generator``.
+    """
+
+    def __init__(self, scale: tuple[float, float] = (0.5, 1.0), ratio: tuple[float, float] = (3 / 4, 4 / 3),
+                 flip: bool = True):
+        if not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError(f"scale must satisfy 0 < low <= high <= 1, got {scale}")
+        if not 0 < ratio[0] <= ratio[1]:
+            raise ValueError(f"ratio must satisfy 0 < low <= high, got {ratio}")
+        self.scale, self.ratio, self.flip = scale, ratio, flip
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        b = x.shape[0]
+        if not x.is_floating_point():
+            raise TypeError(f"expected a float batch (resampling mixes pixels), got {x.dtype}")
+        u = torch.rand(b, 4, generator=generator)  # (B, 4): area, log-ratio, x position, y position
+        area = self.scale[0] + (self.scale[1] - self.scale[0]) * u[:, 0]
+        lo, hi = math.log(self.ratio[0]), math.log(self.ratio[1])
+        ratio = torch.exp(lo + (hi - lo) * u[:, 1])  # width / height of the crop
+        sw = torch.sqrt(area * ratio).clamp(max=1.0)  # crop width as a fraction of W
+        sh = torch.sqrt(area / ratio).clamp(max=1.0)
+        cx = (1 - sw) * (2 * u[:, 2] - 1)  # crop centre in [-1, 1] coordinates, the crop inside the image
+        cy = (1 - sh) * (2 * u[:, 3] - 1)
+        sx = sw
+        if self.flip:
+            sx = torch.where(torch.rand(b, generator=generator) < 0.5, -sw, sw)
+        theta = torch.zeros(b, 2, 3)
+        theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = sx, cx, sh, cy
+        grid = torch.nn.functional.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+        return torch.nn.functional.grid_sample(x, grid.to(x.device), mode="bilinear", padding_mode="reflection",
+                                               align_corners=False)  # (B, C, H, W)
