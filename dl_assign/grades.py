@@ -59,8 +59,30 @@ RUBRIC: tuple[Row, ...] = (
         "mlp/test_accuracy", {"smoke": 0.30, "standard": 0.82}, 1),  # measured 0.843
     Row("seed 004: torchvision ResNet-50 adapted to 28x28 grey (from scratch)", "fashion.resnet50",
         "test_accuracy", {"smoke": 0.05, "standard": 0.75, "full": 0.94}, 2),  # 0.799; full (H100, 1 seed) 0.948
+    # pests.cnn_scratch measured at standard: 0.5262 +- 0.0105 (seeds 0.534, 0.530, 0.514; 24-192 net, flips
+    # only, 20 epochs, chosen by pests.cnn_study on val; the old recipe measured 0.405); full not measured yet,
+    # held to the standard mark
     Row("pests (IP102 layout): CNN trained from scratch, baseline for transfer learning",
-        "pests.cnn_scratch", "test_accuracy", {"smoke": 0.10, "standard": 0.38, "full": 0.45}, 5),  # measured 0.405
+        "pests.cnn_scratch", "test_accuracy", {"smoke": 0.10, "standard": 0.50, "full": 0.50}, 5),
+    # seed 000 question 3a (issue 11): transfer learning on the IP102-layout pest set, 20 points. Standard
+    # thresholds sit below the committed standard runs (measured, 3 seeds, 2-core Zen 5 EPYC: Lite0 0.7595 ±
+    # 0.0070, MobileNetV2 0.7114 ± 0.0080: the issue's goal of 0.85 is NOT met on CPU at 160 px with 2 blocks
+    # trained; gains over the custom CNN 0.233 and 0.185 meet its >= 0.15); smoke ones only check that the
+    # pipeline learns (measured at smoke, 280 training images at
+    # 64 px, 4 epochs: Lite0 0.321, MobileNetV2 0.406, gains over the smoke custom CNN (0.160) 0.161 and 0.246).
+    # pests14 images come from Tiny-ImageNet/ImageNet: an ImageNet-pretrained backbone may have seen these
+    # images or their classes (leakage flag; not on the real IP102).
+    Row("seed 000 3a: EfficientNet-Lite0 transfer, last blocks + new head (test accuracy; pests14: leakage flag)",
+        "pests.transfer_effnet_lite0", "test_accuracy", {"smoke": 0.2, "standard": 0.74}, 6),
+    Row("seed 000 3a: MobileNetV2 transfer, last blocks + new head (test accuracy; pests14: leakage flag)",
+        "pests.transfer_mobilenet_v2", "test_accuracy", {"smoke": 0.2, "standard": 0.69}, 6),
+    Row("seed 000 3a: EfficientNet-Lite0 vs the custom CNN (test accuracy gain; pests14: leakage flag)",
+        "pests.transfer_compare", "effnet_lite0/gain_over_custom", {"smoke": 0.0, "standard": 0.15}, 3),
+    Row("seed 000 3a: MobileNetV2 vs the custom CNN (test accuracy gain; pests14: leakage flag)",
+        "pests.transfer_compare", "mobilenet_v2/gain_over_custom", {"smoke": 0.0, "standard": 0.15}, 3),
+    Row("seed 000 3a: EfficientNet-Lite0 vs the custom CNN, paired on the same test images (McNemar p)",
+        "pests.transfer_compare", "effnet_lite0_vs_custom_cnn/mcnemar_p", {"smoke": 1.0, "standard": 0.01}, 2,
+        higher_is_better=False),
     # from-scratch NumPy MLP (seed questions: forward 8, backward 12, loss 1, study 15)
     Row("NumPy MLP forward pass: agrees with a torch float64 twin (max |diff|)", "numpy_nn.gradcheck",
         "torch_forward_max_abs_diff", {"smoke": 1e-10, "standard": 1e-10, "full": 1e-10}, 8, higher_is_better=False),
