@@ -14,6 +14,17 @@ def _plt():
     return plt
 
 
+def finish(fig, axes, title: str = ""):
+    """Grid and legend on every panel, the figure's title, a tight layout; returns ``fig``."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig, path: str | Path) -> None:
     """Save atomically (temp name then rename) and close the figure."""
     import os
@@ -41,13 +52,7 @@ def curves(histories: list[list[dict]], labels: list[str], keys=("train_loss", "
                 axes[1].plot(epochs, [row[key] for row in hist], style, label=f"{key} {label}")
     axes[0].set(xlabel="epoch", ylabel="loss", title="loss")
     axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, axes, title)
 
 
 def confusion(matrix, class_names, title: str = "confusion matrix (test)"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dl_assign.viz import _plt
+from dl_assign.viz import _plt, finish
 
 
 def curves(histories: dict[str, list[dict]], title: str = ""):
@@ -22,13 +22,7 @@ def curves(histories: dict[str, list[dict]], title: str = ""):
                             label=f"{label} {key.split('_')[0]}")
     axes[0].set(xlabel="epoch", ylabel="cross-entropy", title="loss (train: with smoothing/dropout)")
     axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, axes, title)
 
 
 def confusions(matrices: dict[str, list], class_names, title: str = ""):
