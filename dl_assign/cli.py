@@ -1,4 +1,4 @@
-"""``dl-assign list | run NAME [--budget B] [--set k=v ...] | data | grade | bench | report``."""
+"""``dl-assign list | run NAME [--budget B] [--set k=v ...] | data | grade | bench | serve | report``."""
 
 from __future__ import annotations
 
@@ -152,6 +152,17 @@ def _cmd_bench(args) -> int:
     return subprocess.call(cmd)
 
 
+def _cmd_serve(args) -> int:
+    try:
+        from dl_assign.web.server import serve
+    except ImportError as exc:  # fastapi / uvicorn come with the `web` extra
+        print(f"dl-assign: error: the web app needs the `web` extra (pip install -e '.[web]'): {exc}",
+              file=sys.stderr)
+        return 2
+    serve(args.store, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dl-assign", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -194,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("models", help="list the model store: task, model, versions, test accuracy")
     s.add_argument("--root", default=None, help="store folder (default $DL_ASSIGN_MODELS or ./.models)")
     s.set_defaults(fn=_cmd_models)
+
+    s = sub.add_parser("serve", help="the web app: upload an image, pick stored models/versions, see predictions")
+    s.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; another host warns: no authentication")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--store", default=None, help="model store folder (default $DL_ASSIGN_MODELS or ./.models)")
+    s.set_defaults(fn=_cmd_serve)
 
     s = sub.add_parser("report", help="re-render every results/<name>.md and index.md from the JSON")
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))

@@ -1,0 +1,89 @@
+"""Run the app on uvicorn: in the foreground (``dl-assign serve``), in a thread (tests, screenshots)
+or as a child process that exits when its parent goes (the load benchmark).
+
+``python -m dl_assign.web.server --store DIR --port N [--exit-with-stdin]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(store_root: str | Path | None = None, *, host: str = LOOPBACK, timeout: float = 30.0,
+            **app_kwargs) -> Iterator[str]:
+    """``with running(store) as url:`` the app served from a daemon thread on a free port; stops on exit."""
+    import uvicorn
+
+    from dl_assign.web.app import create_app
+
+    config = uvicorn.Config(create_app(store_root, **app_kwargs), host=host, port=0, log_level="warning",
+                            lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="dl-assign-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the web server did not start within {timeout:.0f} s")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def serve(store_root: str | Path | None = None, host: str = LOOPBACK, port: int = 8000, **app_kwargs) -> None:
+    """Serve in the foreground until Ctrl-C."""
+    import uvicorn
+
+    from dl_assign.web.app import create_app
+
+    if host not in (LOOPBACK, "localhost", "::1"):
+        print(f"WARNING: serving on {host}: the server has no authentication; anyone who can reach "
+              f"{host}:{port} can use it", file=sys.stderr)
+    uvicorn.run(create_app(store_root, **app_kwargs), host=host, port=port, log_level="info")
+
+
+def _exit_when_stdin_closes() -> None:
+    """The parent holds our stdin open; when it dies (even by SIGKILL) the pipe closes and we exit."""
+    try:
+        while sys.stdin.buffer.read(1 << 16):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m dl_assign.web.server")
+    p.add_argument("--store", default=None)
+    p.add_argument("--host", default=LOOPBACK)
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--exit-with-stdin", action="store_true", help="exit when stdin closes (parent gone)")
+    args = p.parse_args(argv)
+    if args.exit_with_stdin:
+        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    serve(args.store, args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()
