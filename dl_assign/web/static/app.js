@@ -78,7 +78,7 @@ function esc(s) {
 function barPlot(predictions) {
   // Vertical bars: height proportional to probability (0..1 maps to 0..plotH pixels).
   const n = predictions.length, barW = 38, gap = 14, left = 34, top = 16, plotH = 150, labelH = 78;
-  const width = left + n * (barW + gap) + gap, height = top + plotH + labelH;
+  const width = left + n * (barW + gap) + gap + 90, height = top + plotH + labelH;  // +90: room for the last slanted label
   let s = `<svg class="plot" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="top-${n} class probabilities">`;
   for (const t of [0, 0.5, 1]) {
     const y = top + plotH * (1 - t);
