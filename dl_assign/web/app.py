@@ -297,13 +297,14 @@ def create_app(store_root: str | Path | None = None, *, max_upload_bytes: int = 
         if not fields.get("model"):
             raise ApiError(422, f"no model chosen: send a 'model' field (one of: {', '.join(_names(root))})",
                            models=_names(root))
-        top_k = _int_field(fields, "top_k", 5, 1, MAX_TOP_K)
+        top_k = _int_field(fields, "top_k", 0, 1, MAX_TOP_K)  # 0: not given, 5 or every class if fewer
         version = fields.get("version") or "latest"
         task, model, v = find(root, fields["model"], version)
         try:
             loaded = await anyio.to_thread.run_sync(cache.get, task, model, v, limiter=limiter)
         except store.StoreError as exc:  # checksum mismatch, damaged meta.json, unknown builder
             raise ApiError(503, f"{task}/{model} version {v} cannot be loaded: {exc}") from None
+        top_k = top_k or min(5, len(loaded.meta["classes"]))
         if top_k > len(loaded.meta["classes"]):
             raise ApiError(422, f"top_k must be between 1 and {len(loaded.meta['classes'])} (the number of "
                                 f"classes of {task}/{model}), got {top_k}")
