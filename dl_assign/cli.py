@@ -159,7 +159,7 @@ def _cmd_serve(args) -> int:
         print(f"dl-assign: error: the web app needs the `web` extra (pip install -e '.[web]'): {exc}",
               file=sys.stderr)
         return 2
-    serve(args.store, host=args.host, port=args.port)
+    serve(args.store, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
 
 
@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; another host warns: no authentication")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--store", default=None, help="model store folder (default $DL_ASSIGN_MODELS or ./.models)")
+    s.add_argument("--workers", type=int, default=2, help="inferences at once (default 2)")
+    s.add_argument("--threads", type=int, default=1, help="torch threads per inference (default 1)")
     s.set_defaults(fn=_cmd_serve)
 
     s = sub.add_parser("report", help="re-render every results/<name>.md and index.md from the JSON")

@@ -52,16 +52,26 @@ def running(store_root: str | Path | None = None, *, host: str = LOOPBACK, timeo
         thread.join(timeout=10)
 
 
-def serve(store_root: str | Path | None = None, host: str = LOOPBACK, port: int = 8000, **app_kwargs) -> None:
-    """Serve in the foreground until Ctrl-C."""
+def serve(store_root: str | Path | None = None, host: str = LOOPBACK, port: int = 8000, *, workers: int = 2,
+          threads: int = 1, **app_kwargs) -> None:
+    """Serve in the foreground until Ctrl-C.
+
+    ``workers`` inferences run at once, each on ``threads`` torch threads. The default 2 x 1 suits
+    batch-1 requests on 2 cores: two requests in parallel, and no OpenMP barrier spinning against a
+    busy core (one request on 2 threads stalls whenever another process holds a core).
+    """
+    import torch
     import uvicorn
 
     from dl_assign.web.app import create_app
 
+    torch.set_num_threads(threads)  # this process serves only: the entry point owns its thread count
+
     if host not in (LOOPBACK, "localhost", "::1"):
         print(f"WARNING: serving on {host}: the server has no authentication; anyone who can reach "
               f"{host}:{port} can use it", file=sys.stderr)
-    uvicorn.run(create_app(store_root, **app_kwargs), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(store_root, inference_workers=workers, **app_kwargs), host=host, port=port,
+                log_level="info")
 
 
 def _exit_when_stdin_closes() -> None:
@@ -78,11 +88,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--store", default=None)
     p.add_argument("--host", default=LOOPBACK)
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2, help="inferences at once")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per inference")
     p.add_argument("--exit-with-stdin", action="store_true", help="exit when stdin closes (parent gone)")
     args = p.parse_args(argv)
     if args.exit_with_stdin:
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
-    serve(args.store, args.host, args.port)
+    serve(args.store, args.host, args.port, workers=args.workers, threads=args.threads)
 
 
 if __name__ == "__main__":
