@@ -454,3 +454,26 @@ def test_browser_page_matches_the_api_and_saves_screenshots(pests_store, tmp_pat
     assert saved["experiment"] == "web.page" and saved["figures"] == ["web.page.png", "web.samples.png"]
     assert [c["option"] for c in saved["artifacts"][0]["checks"]] == [
         "pests14/custom_cnn@1", "pests14/mobilenet_v2@1", "pests14/mobilenet_v2@2"]
+
+
+# --- the rubric rows ---------------------------------------------------------------------------
+
+
+def test_web_rubric_rows_without_a_browser_are_not_run_outside_ci_and_missing_under_ci(tmp_path, monkeypatch):
+    from dl_assign import grades, results
+
+    rec = results.make_record(experiment="web.load", budget="smoke", config={}, seeds=[0],
+                              per_seed=[{"errors": 0.0, "requests": 40.0, "rss_growth": 0.01, "p95_ms": 50.0}],
+                              seed_seconds=[1.0], artifacts=[{}], wall_seconds=1.0, dataset={}, figures=[], env={})
+    results.write_result(rec, tmp_path)
+    monkeypatch.setenv("DL_ASSIGN_CHROMIUM", str(tmp_path / "no-chromium"))
+    rubric = [r for r in grades.RUBRIC if r.experiment in ("web.page", "web.load")]
+    rows = grades.grade_rows(results.load_results(tmp_path), rubric, ci=False)
+    page = [r for r in rows if r["experiment"] == "web.page"]
+    load = [r for r in rows if r["experiment"] == "web.load"]
+    assert page and all(r["status"].startswith("not run (dataset missing: chromium") for r in page)
+    assert [r["status"] for r in load] == ["pass", "pass", "pass", "not graded at this budget"]
+    under_ci = grades.grade_rows({}, rubric, ci=True)
+    assert all(r["status"] == "missing" for r in under_ci if r["experiment"] == "web.page")
+    rec["metrics"]["errors"] = {"mean": 1.0, "std": 0.0, "values": [1.0]}  # one error fails its row
+    assert grades.grade_rows({"web.load": rec}, rubric)[-4]["status"] == "fail"
