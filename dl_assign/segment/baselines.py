@@ -23,7 +23,7 @@ class ColourPositionKMeans(BaseSegmenter):
 
     def __init__(self, method: str = "kmeans", n_segments="auto", k_range: tuple[int, int] = (2, 8),
                  grid_size: int = 56, position_weight: float = 0.5, min_samples: int = 10, eps: float | None = None,
-                 eps_rule: str = "silhouette", n_init: int = 3, sample_size: int = 1000, random_state: int = 0):
+                 eps_rule: str = "silhouette", n_init: int = 1, sample_size: int = 1000, random_state: int = 0):
         self.method = method
         self.n_segments = n_segments
         self.k_range = k_range
@@ -75,7 +75,7 @@ class SLICMerged(BaseSegmenter):
     def __init__(self, method: str = "kmeans", n_segments="auto", k_range: tuple[int, int] = (2, 8),
                  n_superpixels: int = 100, compactness: float = 10.0, input_size: int | None = 224,
                  position_weight: float = 0.5, min_samples: int = 5, eps: float | None = None,
-                 eps_rule: str = "silhouette", n_init: int = 3, sample_size: int = 1000, random_state: int = 0):
+                 eps_rule: str = "silhouette", n_init: int = 1, sample_size: int = 1000, random_state: int = 0):
         self.method = method
         self.n_segments = n_segments
         self.k_range = k_range

@@ -166,7 +166,8 @@ class FeatureSegmenter(BaseSegmenter):
     "dbscan"), ``n_segments`` (an int >= 2 or "auto"), ``k_range`` (inclusive, for "auto"),
     ``input_size`` (shorter side the network sees; None = native), ``n_components`` (PCA),
     ``position_weight`` / ``colour_weight``, ``min_samples`` / ``eps`` / ``eps_rule`` (DBSCAN, see
-    ``cluster.dbscan``), ``n_init`` (K-means),
+    ``cluster.dbscan``), ``n_init`` (K-means restarts; 1 = scikit-learn's
+    default for k-means++),
     ``sample_size`` (silhouette sample), ``batch_size``, ``random_state``, ``preprocessing`` (mean/std
     when ``backbone`` is a bare model).
 
@@ -178,7 +179,7 @@ class FeatureSegmenter(BaseSegmenter):
     def __init__(self, backbone="efficientnet_lite0", layer: str = "late", method: str = "kmeans",
                  n_segments="auto", k_range: tuple[int, int] = (2, 8), input_size: int | None = 224,
                  n_components: int = 16, position_weight: float = 0.0, colour_weight: float = 0.0,
-                 min_samples: int = 10, eps: float | None = None, eps_rule: str = "silhouette", n_init: int = 3,
+                 min_samples: int = 10, eps: float | None = None, eps_rule: str = "silhouette", n_init: int = 1,
                  sample_size: int = 1000,
                  batch_size: int = 32, random_state: int = 0, preprocessing: dict | None = None):
         self.backbone = backbone
@@ -237,10 +238,15 @@ class FeatureSegmenter(BaseSegmenter):
                     out[i] = (rgb[i], m)
         return out
 
-    def vectors(self, images: Sequence) -> list[Vectors]:
-        """The clustering vectors of every image (features batched through the trunk)."""
+    def vectors(self, images: Sequence, maps: list | None = None) -> list[Vectors]:
+        """The clustering vectors of every image (features batched through the trunk).
+
+        ``maps``: ``feature_maps(images)`` when already computed (segmenters that differ only in how
+        vectors are built or clustered can share one pass through the trunk).
+        """
+        self._check_params()
         result = []
-        for rgb, fmap in self.feature_maps(images):
+        for rgb, fmap in (self.feature_maps(images) if maps is None else maps):
             c, h, w = fmap.shape
             feats = fmap.reshape(c, h * w).T  # (h*w, C)
             x = assemble(feats, rgb, (h, w), n_components=self.n_components, position_weight=self.position_weight,
