@@ -173,12 +173,12 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
     for m in listing:
         versions[m["name"]] = len(m["versions"])
     return {
-        "metrics": {
+        "metrics": {  # class agreement first: the results index shows the first metric as the headline
+            "class_agreement": sum(c["class_agrees"] and c["bar_classes_agree"] for c in checks) / len(checks),
             "dropdown_options": float(len(shown)), "dropdown_models": float(len(versions)),
             "dropdown_max_versions": float(max(versions.values())),
             "dropdown_matches_store": float(sorted(shown) == sorted(options)),
             "models_checked": float(len(checks)),
-            "class_agreement": sum(c["class_agrees"] and c["bar_classes_agree"] for c in checks) / len(checks),
             "bar_height_max_error_px": max(c["bar_height_error_px"] for c in checks),
             "bar_prob_max_error_vs_api": max(c["bar_prob_error_vs_api"] for c in checks),
             "bars_descending": float(all(c["descending"] for c in checks)),
