@@ -154,7 +154,8 @@ def as_rgb_uint8(image) -> np.ndarray:
             raise ValueError("the image holds NaN or infinite values")
         scale = 255.0 if np.issubdtype(arr.dtype, np.floating) else 1.0
         arr = np.clip(np.rint(arr.astype(np.float64) * scale), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(arr)
+    arr = np.ascontiguousarray(arr)
+    return arr if arr.flags.writeable else arr.copy()  # torch.from_numpy warns on read-only (PIL's) arrays
 
 
 def working_size(shape: tuple[int, int], input_size: int | None) -> tuple[int, int]:
