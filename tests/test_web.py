@@ -372,10 +372,11 @@ def test_serve_binds_loopback_and_warns_on_another_host(monkeypatch, capsys, tin
 
     from dl_assign import cli
 
-    calls = []
+    calls, threads = [], []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)  # not this test process's threads
     assert cli.main(["serve", "--store", str(tiny_store), "--port", "8123"]) == 0
-    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8123
+    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8123 and threads == [1]
     assert "no authentication" not in capsys.readouterr().err
     assert cli.main(["serve", "--host", "0.0.0.0", "--store", str(tiny_store)]) == 0
     assert calls[-1]["host"] == "0.0.0.0" and "no authentication" in capsys.readouterr().err

@@ -60,16 +60,15 @@ def serve(store_root: str | Path | None = None, host: str = LOOPBACK, port: int 
     batch-1 requests on 2 cores: two requests in parallel, and no OpenMP barrier spinning against a
     busy core (one request on 2 threads stalls whenever another process holds a core).
     """
+    if host not in (LOOPBACK, "localhost", "::1"):  # first: before seconds of imports
+        print(f"WARNING: serving on {host}: the server has no authentication; anyone who can reach "
+              f"{host}:{port} can use it", file=sys.stderr, flush=True)
     import torch
     import uvicorn
 
     from dl_assign.web.app import create_app
 
     torch.set_num_threads(threads)  # this process serves only: the entry point owns its thread count
-
-    if host not in (LOOPBACK, "localhost", "::1"):
-        print(f"WARNING: serving on {host}: the server has no authentication; anyone who can reach "
-              f"{host}:{port} can use it", file=sys.stderr)
     uvicorn.run(create_app(store_root, inference_workers=workers, **app_kwargs), host=host, port=port,
                 log_level="info")
 

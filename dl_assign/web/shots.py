@@ -19,6 +19,7 @@ import argparse
 import io
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -130,15 +131,13 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             compared = page.locator("#results .card.done").count()
             page.screenshot(path=str(out_dir / "web.page.png"), full_page=True)
             # an API error, shown in words
-            bad = out_dir / ".not-an-image.txt"
-            bad.write_text("this is not an image\n")
-            try:
+            with tempfile.TemporaryDirectory() as tmp:
+                bad = Path(tmp) / "not-an-image.txt"
+                bad.write_text("this is not an image\n")
                 page.set_input_files("#file", str(bad))
                 _select(page, pair[:1])
                 _predict(page, 1)
                 error_text = page.locator("#error").inner_text().strip()
-            finally:
-                bad.unlink(missing_ok=True)
             error_shown = "not an image" in error_text
             # sample predictions on test images, each tile cut from the real page
             tiles = []
