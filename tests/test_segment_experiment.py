@@ -101,7 +101,7 @@ def test_the_stores_best_transfer_model_and_custom_cnn_are_used():
 
 def test_xy_layers_must_be_among_the_layers():
     exp = registry.get("segment.cnn_features")
-    with pytest.raises(ValueError, match="xy_layers"):
+    with pytest.raises(ValueError, match="xy_layers.*subset"):
         exp.run("smoke", {"layers": ("late",), "xy_layers": ("early",)}, write=False, progress=False)
     with pytest.raises(ConfigError, match="k_min"):
         exp.config("smoke", ["k_min=1"])

@@ -55,6 +55,9 @@ class SegmentConfig(ExperimentConfig):
     # late layer, silhouette-scanned eps): 16-D / min_samples 10 found 1.08 clusters per image (box IoU 0.452,
     # the whole image 0.437), 8-D / 5 2.46 (0.499), 4-D / 5 2.75 (0.523): density needs few dimensions
     dbscan_components: Annotated[int, Range(ge=1)] = 4
+    # the layers DBSCAN runs at: not early, whose 1600 vectors per image made it a fifth of the whole run (17.5 of
+    # 73.7 s on 40 + 40 images, knee and scan) for a box IoU (0.577) below the middle layer's (0.590)
+    dbscan_layers: tuple[str, ...] = ("middle", "late")
     min_samples: Annotated[int, Range(ge=2)] = 5  # DBSCAN's core-point neighbourhood
     n_init: Annotated[int, Range(ge=1)] = 1  # K-means restarts (1: scikit-learn's default for k-means++)
     # silhouette on a seeded sample of this many vectors (its cost is O(n^2): 500 is 4x cheaper than 1000)
@@ -192,7 +195,7 @@ def report(cfg: SegmentConfig, outputs, ctx: RunContext) -> str:
     lines.append(markdown_table(["arm", "box IoU", "mosaic ARI", "mosaic mIoU", "ARI auto", "silhouette", "DB",
                                  "CH", "K / clusters", "noise"], rows))
     m = lambda key: _mean(outputs, key)  # noqa: E731
-    best_mos, late = first["best_mosaic_arm"], cfg.layers[-1]
+    best_mos, late = first["best_mosaic_arm"], cfg.dbscan_layers[-1]
     lines.append(
         f"Best CNN arm by box IoU: `{first['best_arm']}` ({m('best_cnn/box_iou'):.3f}, "
         f"{m('best_cnn_gain_over_whole_image/box_iou'):+.3f} over the whole image, "
@@ -230,8 +233,9 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
 
     if cfg.k_max < cfg.k_min:
         raise ValueError(f"k_max ({cfg.k_max}) must be >= k_min ({cfg.k_min})")
-    if not set(cfg.xy_layers) <= set(cfg.layers):
-        raise ValueError(f"xy_layers {cfg.xy_layers} must be among layers {cfg.layers}")
+    for name in ("xy_layers", "dbscan_layers"):
+        if not getattr(cfg, name) or not set(getattr(cfg, name)) <= set(cfg.layers):
+            raise ValueError(f"{name} {getattr(cfg, name)} must be a non-empty subset of layers {cfg.layers}")
     ctx.use_dataset(tinyimagenet.info(tinyimagenet.locate()))
     models = sc.feature_models(cfg.feature_model, cfg.imagenet_backbone, cfg.custom_cnn)
     boxes = sc.box_set(cfg.box_images, seed)
@@ -263,18 +267,19 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
             timings[f"{prefix}{layer}/features"] = time.perf_counter() - t0
             arm(f"{prefix}{layer}/kmeans", seg, vecs=(seg.vectors(boxes.images, maps[0]),
                                                       seg.vectors(mosaics.images, maps[1])))
-            if fm.key == "transfer":
+            if fm.key == "transfer" and layer in cfg.dbscan_layers:
                 db = clone(seg).set_params(method="dbscan", n_components=cfg.dbscan_components)
                 vecs = (db.vectors(boxes.images, maps[0]), db.vectors(mosaics.images, maps[1]))
                 arm(f"{layer}/dbscan", db, dbscan=True, vecs=vecs)
                 arm(f"{layer}/dbscan_knee", clone(db).set_params(eps_rule="knee"), dbscan=True, vecs=vecs)
-                if layer in cfg.xy_layers:
-                    xy = clone(seg).set_params(position_weight=cfg.xy_weight)
-                    arm(f"{layer}+xy/kmeans", xy, vecs=(xy.vectors(boxes.images, maps[0]),
-                                                        xy.vectors(mosaics.images, maps[1])))
+            if fm.key == "transfer" and layer in cfg.xy_layers:
+                xy = clone(seg).set_params(position_weight=cfg.xy_weight)
+                arm(f"{layer}+xy/kmeans", xy, vecs=(xy.vectors(boxes.images, maps[0]),
+                                                    xy.vectors(mosaics.images, maps[1])))
     main = models[0]
-    arm("rgbxy/kmeans", ColourPositionKMeans(k_range=(cfg.k_min, cfg.k_max), n_init=cfg.n_init,
-                                             sample_size=cfg.sample_size, random_state=seed))
+    # the baseline's pixel grid = the early layer's grid (stride 4 of the network's input)
+    arm("rgbxy/kmeans", ColourPositionKMeans(k_range=(cfg.k_min, cfg.k_max), grid_size=max(8, cfg.input_size // 4),
+                                             n_init=cfg.n_init, sample_size=cfg.sample_size, random_state=seed))
     arm("slic/merge", SLICMerged(k_range=(cfg.k_min, cfg.k_max), input_size=cfg.input_size,
                                  sample_size=cfg.sample_size, random_state=seed))
 
@@ -293,7 +298,7 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
     metrics["best_cnn_minus_best_baseline/box_iou"] = metrics[f"{best}/box_iou"] - metrics[f"{base}/box_iou"]
     metrics["best_cnn_minus_best_baseline/mosaic_ari"] = (metrics[f"{best_mosaic}/mosaic_ari"]
                                                           - metrics[f"{base_mosaic}/mosaic_ari"])
-    dbscan_arms = [f"{layer}/dbscan" for layer in cfg.layers]
+    dbscan_arms = [f"{layer}/dbscan" for layer in cfg.dbscan_layers]
     best_db = max(dbscan_arms, key=lambda a: metrics[f"{a}/box_iou"])
     metrics["best_dbscan/box_iou"] = metrics[f"{best_db}/box_iou"]
     metrics["best_dbscan/clusters"] = metrics[f"{best_db}/k"]
