@@ -92,10 +92,10 @@ def _flat(arm: str, box: dict | None, mos: dict | None) -> dict[str, float]:
     if box:
         for key in ("box_iou", "silhouette"):
             out[f"{arm}/{key}"], out[f"{arm}/{key}_std"] = box[key]
-        for key in ("davies_bouldin", "calinski_harabasz", "k", "noise", "only_noise"):
+        for key in ("davies_bouldin", "calinski_harabasz", "k", "noise", "only_noise"):  # means over images
             out[f"{arm}/{key}"] = box[key][0]
     if mos:
-        for key, value in mos.items():
+        for key, value in ((k, v) for k, v in mos.items() if k != "values"):
             out[f"{arm}/mosaic_{key}"] = value[0]
             if key in ("ari", "miou", "ari_auto"):
                 out[f"{arm}/mosaic_{key}_std"] = value[1]
@@ -198,10 +198,13 @@ def report(cfg: SegmentConfig, outputs, ctx: RunContext) -> str:
     best_mos, late = first["best_mosaic_arm"], cfg.dbscan_layers[-1]
     lines.append(
         f"Best CNN arm by box IoU: `{first['best_arm']}` ({m('best_cnn/box_iou'):.3f}, "
-        f"{m('best_cnn_gain_over_whole_image/box_iou'):+.3f} over the whole image, "
-        f"{m('best_cnn_minus_best_baseline/box_iou'):+.3f} over the best baseline `{first['best_baseline']}`); "
+        f"{m('best_cnn_gain_over_whole_image/box_iou'):+.3f} ± {m('best_cnn_gain_over_whole_image/box_iou_sem'):.3f} "
+        f"over the whole image, {m('best_cnn_minus_best_baseline/box_iou'):+.3f} ± "
+        f"{m('best_cnn_minus_best_baseline/box_iou_sem'):.3f} over the best baseline `{first['best_baseline']}`); "
         f"by mosaic ARI: `{best_mos}` ({m('best_cnn/mosaic_ari'):.3f}, "
-        f"{m('best_cnn_minus_best_baseline/mosaic_ari'):+.3f} over the best baseline). Mosaic ARI by kind, "
+        f"{m('best_cnn_minus_best_baseline/mosaic_ari'):+.3f} ± {m('best_cnn_minus_best_baseline/mosaic_ari_sem'):.3f} "
+        f"over the best baseline; ± = standard error of the paired per-image differences, mean over seeds). "
+        f"Mosaic ARI by kind, "
         f"best CNN arm: textures {m(best_mos + '/mosaic_ari_textures'):.3f}, photos "
         f"{m(best_mos + '/mosaic_ari_photos'):.3f}; colour + position K-means: textures "
         f"{m('rgbxy/kmeans/mosaic_ari_textures'):.3f}, photos {m('rgbxy/kmeans/mosaic_ari_photos'):.3f}.")
@@ -246,6 +249,7 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
     curves: dict[str, dict] = {}
     layers_used: dict[str, str] = {}
     timings: dict[str, float] = {}
+    values: dict[str, dict[str, np.ndarray]] = {}  # per-image scores of each arm, for paired differences
 
     def arm(name: str, seg, dbscan: bool = False, vecs: tuple | None = None) -> None:
         t0 = time.perf_counter()
@@ -253,6 +257,7 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
         box = sc.score_boxes(seg, boxes, ks, dbscan=dbscan, vecs=vb)
         mos = sc.score_mosaics(seg, mosaics, dbscan=dbscan, vecs=vm)
         metrics.update(_flat(name, box, mos))
+        values[name] = {"box_iou": np.asarray(box["values"]), "mosaic_ari": np.asarray(mos["values"])}
         if box.get("curve"):
             curves[name] = {m: {k: box["curve"][k][m] for k in box["curve"]} for m in ("silhouette", "box_iou")}
         timings[name] = time.perf_counter() - t0
@@ -294,10 +299,13 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
     metrics["best_cnn/box_iou"] = metrics[f"{best}/box_iou"]
     metrics["best_cnn/mosaic_ari"] = metrics[f"{best_mosaic}/mosaic_ari"]
     metrics["best_cnn/silhouette"] = metrics[f"{best}/silhouette"]
-    metrics["best_cnn_gain_over_whole_image/box_iou"] = metrics[f"{best}/box_iou"] - metrics["whole_image/box_iou"]
-    metrics["best_cnn_minus_best_baseline/box_iou"] = metrics[f"{best}/box_iou"] - metrics[f"{base}/box_iou"]
-    metrics["best_cnn_minus_best_baseline/mosaic_ari"] = (metrics[f"{best_mosaic}/mosaic_ari"]
-                                                          - metrics[f"{base_mosaic}/mosaic_ari"])
+    # paired differences on the same images: the mean and its standard error (std of the differences / sqrt(n))
+    for key, diff in (("best_cnn_gain_over_whole_image/box_iou", values[best]["box_iou"] - np.asarray(whole)),
+                      ("best_cnn_minus_best_baseline/box_iou", values[best]["box_iou"] - values[base]["box_iou"]),
+                      ("best_cnn_minus_best_baseline/mosaic_ari",
+                       values[best_mosaic]["mosaic_ari"] - values[base_mosaic]["mosaic_ari"])):
+        metrics[key] = float(diff.mean())
+        metrics[f"{key}_sem"] = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else math.nan
     dbscan_arms = [f"{layer}/dbscan" for layer in cfg.dbscan_layers]
     best_db = max(dbscan_arms, key=lambda a: metrics[f"{a}/box_iou"])
     metrics["best_dbscan/box_iou"] = metrics[f"{best_db}/box_iou"]

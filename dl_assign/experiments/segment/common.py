@@ -232,6 +232,7 @@ def score_boxes(seg: BaseSegmenter, boxes: BoxSet, k_values: list[int], *, dbsca
         per["noise"].append(res.noise_fraction)
         per["only_noise"].append(float(res.only_noise))
     out = {key: _agg(vals) for key, vals in per.items()}
+    out["values"] = per["box_iou"]  # per image, for paired comparisons
     out["curve"] = {k: {m: _sem(vals) for m, vals in c.items()} for k, c in curve.items() if c["box_iou"]}
     return out
 
@@ -256,4 +257,5 @@ def score_mosaics(seg: BaseSegmenter, mosaics: MosaicSet, *, dbscan: bool = Fals
         per["miou_auto"].append(M.matched_iou(reg, auto))
     out = {key: _agg(vals) for key, vals in per.items() if vals}
     out.update({f"ari_{kind}": _agg(vals) for kind, vals in kinds.items() if vals})
+    out["values"] = per["ari"] or per["ari_auto"]  # per mosaic, for paired comparisons
     return out
