@@ -143,6 +143,24 @@ def test_cached_path_gives_the_whole_networks_logits(backbone, k):
     assert feats.train.shape[:2] == (4, 2) and feats.source == "computed"
 
 
+def test_bf16_cache_pass_is_close_to_fp32_and_keyed_apart():
+    """The cache's bf16 pass (cache_bf16 where native) agrees with fp32 to bf16 rounding; the trunk comes back
+    contiguous, and the disk/memory key names the precision so a cache of one is never read as the other."""
+    torch.manual_seed(0)
+    bb, model, _ = transfer.build(_cfg("mobilenet_v2", 2), num_classes=5)
+    prep = pc.prep_at(bb.preprocessing, 64)
+    split = pc.Split(_images(), torch.arange(4) % 2)
+    splits = {"train": split, "val": split, "test": split}
+    n = model.trunk.n_frozen
+    f32 = pc.feature_cache(bb, n, prep, splits, views=1, identity="test", bf16=False)
+    b16 = pc.feature_cache(bb, n, prep, splits, views=1, identity="test", bf16=True)
+    assert b16.test.dtype == torch.float32 and b16.test.shape == f32.test.shape
+    rel = (b16.test - f32.test).norm() / f32.test.norm()
+    assert 0 < rel < 0.05  # bf16 differs (it really ran in bf16), by rounding only
+    assert f32.key != b16.key and "bf16" in b16.key and "fp32" in f32.key
+    assert all(p.is_contiguous() for p in model.trunk.parameters())
+
+
 @pytest.mark.parametrize("backbone,k,tail_names", [("mobilenet_v2", 0, []), ("mobilenet_v2", 1, ["features.18"]),
                                                    ("mobilenet_v2", 3, ["features.16", "features.17", "features.18"]),
                                                    ("efficientnet_lite0", 1, ["head"]),

@@ -34,7 +34,7 @@ from dl_assign.models.backbones import Backbone, preprocess
 
 LEAKAGE_FLAG = ("pests14 images come from Tiny-ImageNet/ImageNet: an ImageNet-pretrained backbone may have seen "
                 "these images or their classes")
-CACHE_FORMAT = 1  # bump when the views or the feature computation change: old disk caches are then ignored
+CACHE_FORMAT = 2  # bump when the views or the feature computation change: old disk caches are then ignored
 
 
 def task_name(root: Path) -> str:
@@ -131,13 +131,25 @@ def view(images, v: int):
 
 
 @torch.no_grad()
-def frozen_features(trunk, n_frozen: int, images, prep: dict, batch: int = 128) -> torch.Tensor:
-    """``trunk.run(x, 0, n_frozen)`` for every image, in eval mode: (N, C, h, w), or (N, D) when all frozen."""
+def frozen_features(trunk, n_frozen: int, images, prep: dict, batch: int = 128, *, bf16: bool = False) -> torch.Tensor:
+    """``trunk.run(x, 0, n_frozen)`` for every image, in eval mode: (N, C, h, w), or (N, D) when all frozen.
+
+    Runs channels-last (measured on a 2-core AMX Xeon, Lite0 at 160 px, batch 64: 17.8 -> 12.4
+    ms/image in fp32) and, with ``bf16``, under bf16 autocast (4.9 ms/image there; only where bf16 is
+    native: elsewhere it is 10x slower, so callers pass ``use_bf16("auto")``). Returned in fp32.
+    """
     was = trunk.training
     trunk.eval()
+    trunk.to(memory_format=torch.channels_last)
     try:
-        return torch.cat([trunk.run(x, 0, n_frozen) for x in preprocessed(images, prep, batch)])
+        out = []
+        for x in preprocessed(images, prep, batch):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                h = trunk.run(x.contiguous(memory_format=torch.channels_last), 0, n_frozen)
+            out.append(h.float().contiguous())
+        return torch.cat(out)
     finally:
+        trunk.to(memory_format=torch.contiguous_format)
         trunk.train(was)
 
 
@@ -164,26 +176,26 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DL_ASSIGN_CACHE", "build/cache")) / "pests"
 
 
-def _key(bb: Backbone, n_frozen: int, prep: dict, views: int, splits: dict, identity: str) -> str:
+def _key(bb: Backbone, n_frozen: int, prep: dict, views: int, splits: dict, identity: str, bf16: bool) -> str:
     sizes = {k: len(s.labels) for k, s in splits.items()}
     desc = {"format": CACHE_FORMAT, "backbone": bb.name, "weights": (bb.weights or {}).get("sha256", "random"),
             "n_frozen": n_frozen, "prep": {k: prep[k] for k in ("size", "resize", "interpolation", "mean", "std")},
-            "views": views, "sizes": sizes, "dataset": identity,
+            "views": views, "sizes": sizes, "dataset": identity, "bf16": bf16,
             "labels": hashlib.sha256(b"".join(s.labels.numpy().tobytes() for s in splits.values())).hexdigest()[:16]}
     digest = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:20]
-    return f"{bb.name}-{prep['size']}px-f{n_frozen}-v{views}-{digest}"
+    return f"{bb.name}-{prep['size']}px-f{n_frozen}-v{views}-{'bf16' if bf16 else 'fp32'}-{digest}"
 
 
 def feature_cache(bb: Backbone, n_frozen: int, prep: dict, splits: dict, *, views: int, identity: str,
-                  disk: bool = False) -> Features:
+                  disk: bool = False, bf16: bool = False) -> Features:
     """The frozen part's outputs for every split (train with ``views`` fixed views), computed once.
 
     Kept in memory for the process (every seed of a run shares it: the frozen trunk and the views
     do not depend on the seed) and, with ``disk``, under ``$DL_ASSIGN_CACHE`` (default
-    ``build/cache``), keyed by backbone, weights sha256, size, frozen depth, views and dataset.
+    ``build/cache``), keyed by backbone, weights sha256, size, frozen depth, views, precision and dataset.
     A random-init trunk (``pretrained=False``) is never cached: its weights depend on the seed.
     """
-    key = _key(bb, n_frozen, prep, views, splits, identity)
+    key = _key(bb, n_frozen, prep, views, splits, identity, bf16)
     cacheable = bb.pretrained
     if cacheable and key in _MEMORY:
         _MEMORY.move_to_end(key)
@@ -199,10 +211,10 @@ def feature_cache(bb: Backbone, n_frozen: int, prep: dict, splits: dict, *, view
             pass
     t0 = time.perf_counter()
     trunk = bb.trunk
-    train = torch.stack([frozen_features(trunk, n_frozen, view(splits["train"].images, v), prep)
-                         for v in range(views)], dim=1)  # (N, K, ...)
-    val = frozen_features(trunk, n_frozen, splits["val"].images, prep)
-    test = frozen_features(trunk, n_frozen, splits["test"].images, prep)
+    run = functools.partial(frozen_features, trunk, n_frozen, prep=prep, bf16=bf16)
+    train = torch.stack([run(view(splits["train"].images, v)) for v in range(views)], dim=1)  # (N, K, ...)
+    val = run(splits["val"].images)
+    test = run(splits["test"].images)
     feats = Features(train, splits["train"].labels, val, splits["val"].labels, test, splits["test"].labels,
                      time.perf_counter() - t0, "computed", key)
     if cacheable and disk:
