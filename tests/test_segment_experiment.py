@@ -135,3 +135,16 @@ def test_scoring_loops_give_scores_in_range(need_data):
     assert all(-1 <= mos[k][0] <= 1 for k in ("ari", "ari_auto")) and 0 <= mos["miou"][0] <= 1
     db = sc.score_boxes(seg.set_params(method="dbscan"), boxes, [2, 3, 4], dbscan=True)
     assert 0 <= db["noise"][0] <= 1 and not math.isnan(db["box_iou"][0])
+
+
+def test_the_experiment_uses_and_names_the_stored_model(need_data, tmp_path):
+    need_data("tiny-imagenet", "ip102")
+    _save_transfer("mobilenet_v2", 0.6)
+    exp = registry.get("segment.cnn_features")
+    small = {"box_images": 3, "mosaics": 2, "k_max": 3, "gallery": False, "speed_repeats": 1, "speed_batch": 2}
+    record = exp.run("smoke", small, results_dir=tmp_path, progress=False)
+    assert record["metrics"]["used_store_model"]["mean"] == 1.0
+    assert record["artifacts"][0]["feature_models"][0]["model"] == "mobilenet_v2"
+    text = (tmp_path / "segment.cnn_features.md").read_text()
+    assert "**Features from:** store pests14/mobilenet_v2 v1" in text and "Custom CNN:** not in the model store" in text
+    assert record["artifacts"][0]["layers"]["late"].startswith("features.13")

@@ -15,6 +15,7 @@ resolution for every network).
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -99,14 +100,31 @@ def _probe(modules: Sequence[nn.Module]) -> tuple[tuple[int, ...], tuple[int, ..
     return tuple(strides + [0] * (n - len(strides))), tuple(channels + [0] * (n - len(channels)))
 
 
-def stages_of(source, preprocessing: dict | None = None) -> Stages:
-    """The :class:`Stages` of a feature source (see the module docstring), in eval mode."""
-    from dl_assign.models import backbones as B
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {preprocessing: Stages}
 
+
+def stages_of(source, preprocessing: dict | None = None) -> Stages:
+    """The :class:`Stages` of a feature source (see the module docstring), in eval mode.
+
+    Built once per model object and preprocessing (the stride probe is a forward pass through every stage).
+    """
     if isinstance(source, Stages):
         return source
     if isinstance(source, str):
         return _named_stages(source)
+    key = repr(sorted((preprocessing or {}).items()))
+    try:
+        cached = _BUILT.setdefault(source, {})
+    except TypeError:  # not weak-referenceable: build every time
+        cached = {}
+    if key not in cached:
+        cached[key] = _build_stages(source, preprocessing)
+    return cached[key]
+
+
+def _build_stages(source, preprocessing: dict | None) -> Stages:
+    from dl_assign.models import backbones as B
+
     prep = preprocessing
     if isinstance(source, B.Backbone):
         prep = prep or source.preprocessing

@@ -35,6 +35,8 @@ class SegmentConfig(ExperimentConfig):
     feature_model: Literal["auto", "imagenet"] = "auto"  # auto: the store's best transfer model, else ImageNet
     imagenet_backbone: Literal[BACKBONES] = "efficientnet_lite0"  # the fallback (and feature_model=imagenet)
     custom_cnn: bool = True  # also score the store's custom CNN (pests.cnn_scratch) when it holds one
+    # its layers: not early (1600 vectors per image: the early K-means arm alone is ~15% of a standard seed)
+    custom_layers: tuple[str, ...] = ("middle", "late")
     layers: tuple[str, ...] = ("early", "middle", "late")  # aliases: last stage at output stride 4 / 8 / 16
     k_min: Annotated[int, Range(ge=2)] = 2
     k_max: Annotated[int, Range(ge=2)] = 8
@@ -236,7 +238,7 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
 
     if cfg.k_max < cfg.k_min:
         raise ValueError(f"k_max ({cfg.k_max}) must be >= k_min ({cfg.k_min})")
-    for name in ("xy_layers", "dbscan_layers"):
+    for name in ("xy_layers", "dbscan_layers", "custom_layers"):
         if not getattr(cfg, name) or not set(getattr(cfg, name)) <= set(cfg.layers):
             raise ValueError(f"{name} {getattr(cfg, name)} must be a non-empty subset of layers {cfg.layers}")
     ctx.use_dataset(tinyimagenet.info(tinyimagenet.locate()))
@@ -264,7 +266,7 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
 
     for fm in models:
         prefix = "" if fm.key == "transfer" else "custom."
-        for layer in cfg.layers:
+        for layer in cfg.layers if fm.key == "transfer" else cfg.custom_layers:
             seg = _segmenter(fm.source, fm.preprocessing, layer, cfg, seed)
             layers_used[f"{prefix}{layer}"] = seg.describe()
             t0 = time.perf_counter()
