@@ -106,3 +106,85 @@ def logits_report(logits, y, n_bins: int = 15) -> dict:
             "loss": float(torch.nn.functional.cross_entropy(logits, y)), "ece": ece, "reliability": bins,
             "per_class": {"precision": p.tolist(), "recall": r.tolist(), "f1": f.tolist(), "support": s.tolist()},
             "pred": yp.tolist(), "true": yt.tolist()}
+
+
+# --- binary classifiers: ROC, AUC with a bootstrap interval, threshold measures -----------------------
+
+
+def roc_curve(y_true, score, max_points: int | None = None) -> dict:
+    """ROC points ``{"fpr", "tpr", "threshold"}`` (label 1 positive), optionally thinned to ``max_points``."""
+    fpr, tpr, thr = skm.roc_curve(np.asarray(y_true), np.asarray(score, dtype=np.float64))
+    thr = np.minimum(thr, 1e300)  # sklearn's first threshold is +inf: not JSON
+    if max_points and len(fpr) > max_points:  # keep both ends, an even spread of the rest
+        keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+        fpr, tpr, thr = fpr[keep], tpr[keep], thr[keep]
+    return {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "threshold": thr.tolist()}
+
+
+def auc_interval(y_true, score, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
+    """ROC-AUC with a percentile bootstrap interval (items resampled; a resample with one class is redrawn)."""
+    y = np.asarray(y_true)
+    s = np.asarray(score, dtype=np.float64)
+    if y.ndim != 1 or len(y) != len(s) or len(np.unique(y)) != 2:
+        raise ValueError("need 1-D labels with both classes and one score per label")
+    rng = np.random.default_rng(seed)
+    aucs = []
+    while len(aucs) < n_boot:
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].min() != y[idx].max():
+            aucs.append(skm.roc_auc_score(y[idx], s[idx]))
+    lo, hi = np.quantile(aucs, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return {"auc": float(skm.roc_auc_score(y, s)), "low": float(lo), "high": float(hi), "level": level,
+            "n_boot": n_boot}
+
+
+def paired_auc_bootstrap(y_true, score_a, score_b, *, n_boot: int = 2000, level: float = 0.95,
+                         seed: int = 0) -> dict:
+    """AUC(a) - AUC(b) on the same items, with a paired percentile bootstrap interval."""
+    y = np.asarray(y_true)
+    a, b = np.asarray(score_a, dtype=np.float64), np.asarray(score_b, dtype=np.float64)
+    if not len(y) == len(a) == len(b):
+        raise ValueError(f"need equally long labels and scores, got {len(y)}, {len(a)}, {len(b)}")
+    rng = np.random.default_rng(seed)
+    diffs = []
+    while len(diffs) < n_boot:
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].min() != y[idx].max():
+            diffs.append(skm.roc_auc_score(y[idx], a[idx]) - skm.roc_auc_score(y[idx], b[idx]))
+    lo, hi = np.quantile(diffs, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return {"diff": float(skm.roc_auc_score(y, a) - skm.roc_auc_score(y, b)), "low": float(lo), "high": float(hi),
+            "level": level, "n_boot": n_boot}
+
+
+def binary_measures(y_true, score, threshold: float = 0.5) -> dict:
+    """Label 1 is positive; predicted positive when ``score >= threshold``.
+
+    accuracy; sensitivity = TP / (TP + FN) (recall of class 1); specificity = TN / (TN + FP);
+    precision = TP / (TP + FP); F1 = 2 P R / (P + R); confusion ``[[TN, FP], [FN, TP]]`` (rows true).
+    An empty denominator gives 0.
+    """
+    y = np.asarray(y_true).astype(int)
+    pred = (np.asarray(score, dtype=np.float64) >= threshold).astype(int)
+    tp, tn = int(((pred == 1) & (y == 1)).sum()), int(((pred == 0) & (y == 0)).sum())
+    fp, fn = int(((pred == 1) & (y == 0)).sum()), int(((pred == 0) & (y == 1)).sum())
+    div = lambda a, b: a / b if b else 0.0  # noqa: E731
+    sens, prec = div(tp, tp + fn), div(tp, tp + fp)
+    return {"accuracy": div(tp + tn, len(y)), "sensitivity": sens, "specificity": div(tn, tn + fp),
+            "precision": prec, "f1": div(2 * prec * sens, prec + sens), "confusion": [[tn, fp], [fn, tp]]}
+
+
+def best_threshold(y_true, score) -> float:
+    """The threshold of highest accuracy on (validation) scores; ties go to the one nearest 0.5."""
+    y = np.asarray(y_true).astype(int)
+    s = np.asarray(score, dtype=np.float64)
+    order = np.argsort(s)
+    s_sorted, y_sorted = s[order], y[order]
+    # cutting before position i: items < i predicted 0. correct = negatives below + positives from i on
+    neg_below = np.concatenate([[0], np.cumsum(1 - y_sorted)])
+    pos_above = y_sorted.sum() - np.concatenate([[0], np.cumsum(y_sorted)])
+    correct = neg_below + pos_above
+    cuts = np.concatenate([[s_sorted[0] - 1e-6], (s_sorted[:-1] + s_sorted[1:]) / 2, [s_sorted[-1] + 1e-6]])
+    distinct = np.concatenate([[True], s_sorted[1:] != s_sorted[:-1], [True]])  # cut only between distinct scores
+    correct = np.where(distinct, correct, -1)
+    best = np.flatnonzero(correct == correct.max())
+    return float(np.clip(cuts[best[np.argmin(np.abs(cuts[best] - 0.5))]], 0.0, 1.0))
