@@ -48,15 +48,19 @@ def baseline_param_count(image_size: int = 100, filters: int = 16, hidden: int =
 
 
 class ImprovedCNN(nn.Module):
-    """[Conv3x3-BN-ReLU x convs -> MaxPool 2] per stage, global average pool, dropout, FC 1 (+ OneLogit).
+    """[Conv3x3-BN-ReLU x convs -> MaxPool 2] per stage, average pool to a ``grid`` x ``grid`` map, dropout,
+    FC 1 (+ OneLogit).
 
     What changes against the baseline: depth (4 stages, receptive field over the whole face),
-    BatchNorm, downsampling pools (stride 2) and a global average pool instead of a 141k-wide
-    flatten into the FC layer (the baseline's 9M parameters, 99.97 % of them in that layer), dropout.
+    BatchNorm, downsampling pools (stride 2), and a small pooled map (6x6x192 = 6,912 features)
+    instead of a 141k-wide flatten into the FC layer (the baseline's 9M parameters, 99.97 % of them in
+    that layer), dropout. The map keeps *where* a feature is: the faces are aligned, and a global
+    average pool (``grid=1``) measured much worse (validation AUC 0.801 vs 0.917 at grid 6; 1,500
+    training faces, 4 epochs, AdamW).
     """
 
     def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 192), convs_per_stage: int = 1,
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, grid: int = 6):
         super().__init__()
         layers: list[nn.Module] = []
         c = 3
@@ -66,8 +70,8 @@ class ImprovedCNN(nn.Module):
                 c = w
             layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c, 1),
-                                  OneLogit())
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(grid), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(c * grid * grid, 1), OneLogit())  # (B, C, g, g) -> (B, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 2)
         return self.head(self.features(x))

@@ -265,10 +265,11 @@ def _baseline_builder(image_size: int = 100, filters: int = 16, hidden: int = 64
 
 
 @store.builder("faces_improved_cnn")
-def _improved_builder(widths=(24, 48, 96, 192), convs_per_stage: int = 1, dropout: float = 0.3) -> nn.Module:
+def _improved_builder(widths=(24, 48, 96, 192), convs_per_stage: int = 1, dropout: float = 0.3,
+                      grid: int = 6) -> nn.Module:
     from dl_assign.models.faces import ImprovedCNN
 
-    return ImprovedCNN(tuple(widths), convs_per_stage, dropout)
+    return ImprovedCNN(tuple(widths), convs_per_stage, dropout, grid)
 
 
 @store.builder("faces_frozen_trunk")
