@@ -414,3 +414,32 @@ def test_smoke_config_is_small():
         cfg = registry.get(name).config("smoke")
         assert cfg.train_limit <= 300 and cfg.seeds == (0,) and cfg.epochs <= 6
         assert dataclasses.replace(cfg).threads == 1
+
+
+def test_the_web_app_serves_a_stored_face_model_like_training_scores_it(tmp_path):
+    """An uploaded PNG through the web app's predict path = the model on the training tensor (face_crop + normalise)."""
+    import io
+
+    from PIL import Image
+
+    from dl_assign import store
+    from dl_assign.experiments.faces import common as fc
+    from dl_assign.web.app import _predict_sync
+
+    torch.manual_seed(0)
+    model = mf.ImprovedCNN((4, 8), 1, 0.0).eval()
+    store.save(model, task=fc.TASK, name="improved_cnn", builder="faces_improved_cnn",
+               builder_kwargs={"widths": [4, 8], "convs_per_stage": 1, "dropout": 0.0, "grid": 6},
+               classes=list(fd.CLASSES), preprocessing=fd.preprocessing(48, fd.UTK_MARGIN, fc.IMAGENET_MEAN,
+                                                                        fc.IMAGENET_STD),
+               metrics={}, experiment="test", budget="smoke", seed=0, root=tmp_path)
+    image = np.random.default_rng(0).integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    top, _ = _predict_sync(store.load(fc.TASK, "improved_cnn", root=tmp_path), buf.getvalue(), 2, None)
+    x = fc.Normalize()(fd.face_crop(image, 48, fd.UTK_MARGIN)[None])  # what training and scoring feed
+    with torch.no_grad():
+        p_female = float(torch.sigmoid(model.head[:-1](model.features(x)))[0, 0])
+    got = {t["class"]: t["probability"] for t in top}
+    assert set(got) == {"male", "female"} and got["female"] == pytest.approx(p_female, abs=1e-4)
+    assert got["male"] + got["female"] == pytest.approx(1.0, abs=1e-6)
