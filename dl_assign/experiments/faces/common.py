@@ -36,6 +36,7 @@ TASK = "faces.gender"
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CACHE_FORMAT = 1  # bump when the crop rule or the split changes: old disk caches are then ignored
 SPLITS = ("val", "test", "fairface")
+AGE_BINS = ((0, 9), (10, 19), (20, 39), (40, 59), (60, 130))  # UTKFace test accuracy per age group (ethics section)
 MEASURES = ("accuracy", "sensitivity", "specificity", "precision", "f1")
 
 
@@ -81,6 +82,7 @@ class FaceTensors:
     key: str
     seconds: float
     source: str  # computed | memory | disk
+    age: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # val, test (years)
 
 
 _MEMORY: OrderedDict[str, FaceTensors] = OrderedDict()
@@ -119,6 +121,7 @@ def load(cfg: FacesConfig, size: int | None = None, *, disk: bool | None = None)
             "sizes": {k: int(len(v)) for k, v in rows.items()} | {"fairface": int(len(ff_rows))},
             "fairface_has_race": ff.race is not None}
     race = {k: utk.race[rows[k]] for k in ("val", "test")}
+    age = {k: utk.age[rows[k]] for k in ("val", "test")}
     if key in _MEMORY:
         _MEMORY.move_to_end(key)
         return dataclasses.replace(_MEMORY[key], source="memory")
@@ -126,7 +129,7 @@ def load(cfg: FacesConfig, size: int | None = None, *, disk: bool | None = None)
     if disk and path.is_file():
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-            got = FaceTensors(state["x"], state["y"], race, info, key, float(state["seconds"]), "disk")
+            got = FaceTensors(state["x"], state["y"], race, info, key, float(state["seconds"]), "disk", age)
             return _remember(got)
         except Exception:  # damaged or from another torch: recompute
             pass
@@ -137,7 +140,7 @@ def load(cfg: FacesConfig, size: int | None = None, *, disk: bool | None = None)
         y[name] = torch.as_tensor(utk.gender[idx], dtype=torch.long)
     x["fairface"] = fd.decode_all([ff.root / ff.files[i] for i in ff_rows], size, fd.FAIRFACE_MARGIN)
     y["fairface"] = torch.as_tensor(ff.gender[ff_rows], dtype=torch.long)
-    got = FaceTensors(x, y, race, info, key, time.perf_counter() - t0, "computed")
+    got = FaceTensors(x, y, race, info, key, time.perf_counter() - t0, "computed", age)
     if disk:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -205,8 +208,12 @@ def scores(model: nn.Module, loader, cfg: FacesConfig) -> tuple[np.ndarray, np.n
 # --- one seed's measures -------------------------------------------------------------------------
 
 
+def age_label(lo: int, hi: int) -> str:
+    return f"{lo}+" if hi >= 130 else f"{lo}-{hi}"
+
+
 def evaluate_scores(p: dict[str, np.ndarray], y: dict[str, np.ndarray], *, race: dict[str, np.ndarray],
-                    n_boot: int, seed: int) -> tuple[dict, dict]:
+                    n_boot: int, seed: int, age: dict[str, np.ndarray] | None = None) -> tuple[dict, dict]:
     """Metrics and artifacts from ``p[split]`` / ``y[split]`` for val, test, fairface (+ ``train`` if given).
 
     The threshold is chosen on val (highest accuracy) and applied to every split; AUC intervals are
@@ -232,6 +239,11 @@ def evaluate_scores(p: dict[str, np.ndarray], y: dict[str, np.ndarray], *, race:
         m = race["test"] == code
         if m.any():
             metrics[f"test_accuracy_race/{name}"] = M.binary_measures(y["test"][m], p["test"][m], thr)["accuracy"]
+    for lo, hi in AGE_BINS if age else ():  # and per age group
+        m = (age["test"] >= lo) & (age["test"] <= hi)
+        if m.any():
+            metrics[f"test_accuracy_age/{age_label(lo, hi)}"] = M.binary_measures(y["test"][m], p["test"][m],
+                                                                                  thr)["accuracy"]
     arts["scores"] = {s: np.round(p[s], 5).tolist() for s in ("test", "fairface")}
     arts["true"] = {s: y[s].astype(int).tolist() for s in ("test", "fairface")}
     return metrics, arts
@@ -245,7 +257,7 @@ def seed_result(model: nn.Module, history: list[dict], data: FaceTensors, cfg: F
     p, y = {}, {}
     for split, loader in loaders.items():
         p[split], y[split] = scores(model, loader, cfg)
-    metrics, arts = evaluate_scores(p, y, race=data.race, n_boot=cfg.n_boot, seed=seed)
+    metrics, arts = evaluate_scores(p, y, race=data.race, age=data.age, n_boot=cfg.n_boot, seed=seed)
     metrics |= {"train_seconds": history[-1]["train_seconds"], "epochs_run": float(len(history)),
                 "last_epoch_train_acc": history[-1].get("train_acc", float("nan")),
                 "data_seconds": data.seconds, **(extra_metrics or {})}
