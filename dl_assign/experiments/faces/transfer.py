@@ -29,6 +29,8 @@ BACKBONES = tuple(B.names())
 class TransferConfig(fc.FacesConfig):
     """Frozen trunk + new FC layers on cached features; the same UTKFace images as the CNNs, cut at ``image_size``."""
 
+    # measured on validation (1,000 training faces, 500 val, seed 0; val AUC, cache time): Lite0 at 128 px 0.930
+    # (42 s), at 160 px 0.929 (55 s), MobileNetV2 at 128 px 0.922 (24 s)
     backbone: Literal[BACKBONES] = "efficientnet_lite0"
     image_size: int = 128  # the trunk's input: faces cut by the same rule from the 200 px originals
     hidden: Annotated[tuple[int, ...], Range(ge=1)] = (256,)  # own fully connected layers (ReLU + dropout each)
