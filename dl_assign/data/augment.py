@@ -6,6 +6,31 @@ import math
 
 import torch
 
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class Normalize:
+    """uint8 (B, 3, H, W) -> float32 in [0, 1], then (x - mean) / std per channel."""
+
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() / 255 - self.mean) / self.std
+
+
+class Compose:
+    """Batch transforms applied in order."""
+
+    def __init__(self, *fns):
+        self.fns = fns
+
+    def __call__(self, x):
+        for fn in self.fns:
+            x = fn(x)
+        return x
+
 
 class RandomShiftFlip:
     """Random translation by up to ``pad`` pixels (zero fill) and horizontal flip, for (B, C, H, W).

@@ -27,13 +27,19 @@ from torch import nn
 from dl_assign import store
 from dl_assign.config import Range
 from dl_assign.data import faces as fd
-from dl_assign.data.augment import RandomResizedCropFlip, RandomShiftFlip
+from dl_assign.data.augment import (  # noqa: F401  (the family's default normalisation)
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Compose,
+    Normalize,
+    RandomResizedCropFlip,
+    RandomShiftFlip,
+)
 from dl_assign.engine import TensorLoader, TrainConfig, predict
 from dl_assign.engine import metrics as M
 from dl_assign.registry import RunContext, SeedResult
 
 TASK = "faces.gender"
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CACHE_FORMAT = 1  # bump when the crop rule or the split changes: old disk caches are then ignored
 SPLITS = ("val", "test", "fairface")
 AGE_BINS = ((0, 9), (10, 19), (20, 39), (40, 59), (60, 130))  # UTKFace test accuracy per age group (ethics section)
@@ -157,27 +163,6 @@ def _remember(t: FaceTensors) -> FaceTensors:
 
 
 # --- batch transforms ----------------------------------------------------------------------------
-
-
-class Normalize:
-    """uint8 (B, 3, H, W) -> float32 in [0, 1], then (x - mean) / std per channel."""
-
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.float() / 255 - self.mean) / self.std
-
-
-class Compose:
-    def __init__(self, *fns):
-        self.fns = fns
-
-    def __call__(self, x):
-        for fn in self.fns:
-            x = fn(x)
-        return x
 
 
 def train_transform(augment: str, pad: int = 8, crop_scale: float = 0.7):

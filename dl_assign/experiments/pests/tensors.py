@@ -20,11 +20,16 @@ import torch
 
 from dl_assign.config import Range
 from dl_assign.data import ip102
-from dl_assign.data.augment import RandomResizedCropFlip, RandomShiftFlip
+from dl_assign.data.augment import (  # noqa: F401  (the family's default normalisation)
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Compose,
+    Normalize,
+    RandomResizedCropFlip,
+    RandomShiftFlip,
+)
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit
 from dl_assign.models.small_cnn import SmallCNN
-
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -63,27 +68,6 @@ def load(root: Path, size: int, *, train_limit: int = 0, seed: int = 0) -> PestT
         x_train, y_train = x_train[keep], y_train[keep]
     return PestTensors(x_train, y_train, *_decode(str(root), "val", size), *_decode(str(root), "test", size),
                        classes=ip102.read_classes(Path(root)))
-
-
-class Normalize:
-    """uint8 (B, 3, H, W) -> float32 in [0, 1], then (x - mean) / std per channel."""
-
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.float() / 255 - self.mean) / self.std
-
-
-class Compose:
-    def __init__(self, *fns):
-        self.fns = fns
-
-    def __call__(self, x):
-        for fn in self.fns:
-            x = fn(x)
-        return x
 
 
 def train_transform(augment: str, crop_scale: float = 0.5, pad: int = 4):
