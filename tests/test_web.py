@@ -35,17 +35,17 @@ PREP = {"size": 32, "resize": 36, "interpolation": "bilinear", "crop": "center",
         "std": [0.229, 0.224, 0.225]}
 
 
-def _save_cnn(root, name, seed, acc):
+def _save_cnn(root, name, seed, acc, classes=CLASSES, task="bugs"):
     torch.manual_seed(seed)
-    net = store._BUILDERS["small_cnn"](n_classes=len(CLASSES), widths=[8, 16], dropout=0.0).eval()
+    net = store._BUILDERS["small_cnn"](n_classes=len(classes), widths=[8, 16], dropout=0.0).eval()
     with torch.no_grad():  # BN running stats away from the identity, so versions differ clearly
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.5, 0.5)
                 m.running_var.uniform_(0.5, 2.0)
-    return store.save(net, task="bugs", name=name, builder="small_cnn",
-                      builder_kwargs={"n_classes": len(CLASSES), "widths": [8, 16], "dropout": 0.0},
-                      classes=CLASSES, preprocessing=PREP, metrics={"test_accuracy": acc},
+    return store.save(net, task=task, name=name, builder="small_cnn",
+                      builder_kwargs={"n_classes": len(classes), "widths": [8, 16], "dropout": 0.0},
+                      classes=list(classes), preprocessing=PREP, metrics={"test_accuracy": acc},
                       experiment="test", budget="smoke", seed=seed, root=root)
 
 
@@ -394,7 +394,8 @@ def _need(reason: str | None) -> None:
 
 @pytest.fixture(scope="session")
 def pests_store(tmp_path_factory):
-    """pests14 models trained at smoke: custom_cnn v1 and mobilenet_v2 v1, v2 (two versions for the dropdown)."""
+    """pests14 models trained at smoke: custom_cnn v1 and mobilenet_v2 v1, v2 (two versions for the dropdown),
+    and a 2-class model (random weights): fewer classes than the page's top-k of 5, as the gender models have."""
     from dl_assign import data, registry
 
     _need(None if data.available("ip102") else "dataset missing: ip102 (see `dl-assign data`)")
@@ -410,6 +411,7 @@ def pests_store(tmp_path_factory):
             del os.environ["DL_ASSIGN_MODELS"]
         else:
             os.environ["DL_ASSIGN_MODELS"] = old
+    _save_cnn(root, "two_class", 3, 0.5, classes=("female", "male"), task="pairs")
     return root
 
 
@@ -441,9 +443,10 @@ def test_browser_page_matches_the_api_and_saves_screenshots(pests_store, tmp_pat
     _need(shots.browser_missing())
     record = shots.run(pests_store, tmp_path, budget="smoke", n_samples=2)
     m = {k: v["mean"] for k, v in record["metrics"].items()}
-    assert m["dropdown_options"] == 3 and m["dropdown_models"] == 2 and m["dropdown_max_versions"] == 2
-    assert m["dropdown_matches_store"] == 1 and m["models_checked"] == 3
-    assert m["class_agreement"] == 1.0  # the class shown = /api/predict's, for every model version
+    assert m["dropdown_options"] == 4 and m["dropdown_models"] == 3 and m["dropdown_max_versions"] == 2
+    assert m["dropdown_matches_store"] == 1 and m["models_checked"] == 4
+    # the class shown = /api/predict's, for every model version (the 2-class one too: top-k clamped to 2)
+    assert m["class_agreement"] == 1.0
     assert m["bar_height_max_error_px"] <= 0.5 and m["bar_prob_max_error_vs_api"] <= 1e-6
     assert m["bars_descending"] == 1 and m["compared_side_by_side"] == 2 and m["api_error_shown"] == 1
     assert m["samples"] == 2 and m["screenshots_ok"] == 1
@@ -454,7 +457,9 @@ def test_browser_page_matches_the_api_and_saves_screenshots(pests_store, tmp_pat
     saved = json.loads((tmp_path / "web.page.json").read_text())
     assert saved["experiment"] == "web.page" and saved["figures"] == ["web.page.png", "web.samples.png"]
     assert [c["option"] for c in saved["artifacts"][0]["checks"]] == [
-        "pests14/custom_cnn@1", "pests14/mobilenet_v2@1", "pests14/mobilenet_v2@2"]
+        "pairs/two_class@1", "pests14/custom_cnn@1", "pests14/mobilenet_v2@1", "pests14/mobilenet_v2@2"]
+    two = saved["artifacts"][0]["checks"][0]
+    assert two["bars"] == 2 and two["class_agrees"] and not two["page_error"]
 
 
 # --- the rubric rows ---------------------------------------------------------------------------

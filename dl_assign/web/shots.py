@@ -112,9 +112,12 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
                                 data={"model": model, "version": version, "top_k": str(len(bars) or 5)}).json()
                 api_classes = [p["class"] for p in want.get("predictions", [])]
                 height_err = max((abs(b["h"] - PLOT_HEIGHT * b["p"]) for b in bars), default=float("inf"))
-                api_p_err = max((abs(b["p"] - q["probability"]) for b, q in zip(bars, want["predictions"])),
+                api_p_err = max((abs(b["p"] - q["probability"]) for b, q in zip(bars, want.get("predictions", []))),
                                 default=float("inf"))
+                failed = card.evaluate("e => e.classList.contains('failed')")
                 checks.append({"option": opt, "page_class": page_class, "api_class": api_classes[:1],
+                               "page_error": card.inner_text().strip() if failed else "",
+                               "api_error": want.get("error", ""),
                                "class_agrees": bool(api_classes) and page_class == api_classes[0],
                                "bar_classes_agree": [b["cls"] for b in bars] == api_classes,
                                "bars": len(bars), "bar_height_error_px": height_err,

@@ -138,7 +138,10 @@ async function predictAll() {
   $("results").innerHTML = "";
   $("predict").disabled = true;
   const topK = Math.max(1, parseInt($("topk").value, 10) || 5);
-  await Promise.all(chosen.map((o) => predictOne(o.dataset.model, o.dataset.version, topK)));
+  // a model with fewer classes than the top-k asked for (a 2-class gender model) shows all of its classes
+  const nClasses = (name) => (state.models.find((m) => m.name === name) || { classes: [] }).classes.length || topK;
+  await Promise.all(chosen.map((o) => predictOne(o.dataset.model, o.dataset.version,
+                                                 Math.min(topK, nClasses(o.dataset.model)))));
   $("status").textContent = `predicted with ${chosen.length} model(s)`;
   updateButton();
 }
