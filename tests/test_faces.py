@@ -296,11 +296,11 @@ def test_frozen_trunk_classifier_trains_only_its_head():
 
 
 def test_vgg16_is_frozen_through_conv5():
-    from dl_assign.experiments.faces import common as fc
+    from dl_assign.experiments.faces import features as ff
     from dl_assign.models import backbones as B
 
     bb = B.backbone("vgg16", pretrained=False)
-    assert fc.frozen_depth(bb) == 5 and bb.block_names[4] == "conv5"
+    assert ff.frozen_depth(bb) == 5 and bb.block_names[4] == "conv5"
     model = mf.FrozenTrunkClassifier(bb.trunk, 5, 512, (8,), 0.0).eval()
     assert model.features(torch.zeros(1, 3, 64, 64)).shape == (1, 512)
 

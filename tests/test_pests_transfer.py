@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from dl_assign.data.augment import PickView
 from dl_assign.engine.loop import make_optimizer
 from dl_assign.engine.metrics import calibration, logits_report, mcnemar, paired_bootstrap
 from dl_assign.experiments.pests import common as pc
@@ -182,7 +183,7 @@ def test_trainable_parameters_match_freeze(backbone, k, tail_names):
 def test_pick_view_draws_one_view_per_sample():
     xb = torch.stack([torch.zeros(200, 3), torch.ones(200, 3)], dim=1)  # (B, K=2, D): view v holds v
     torch.manual_seed(0)
-    out = pc.PickView()(xb)
+    out = PickView()(xb)
     assert out.shape == (200, 3) and set(out[:, 0].tolist()) == {0.0, 1.0}
     assert (out == out[:, :1]).all()  # one view per sample, never mixed within a sample
     assert 70 < out[:, 0].sum() < 130

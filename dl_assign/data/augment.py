@@ -100,3 +100,12 @@ class RandomResizedCropFlip:
         grid = torch.nn.functional.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
         return torch.nn.functional.grid_sample(x, grid.to(x.device), mode="bilinear", padding_mode="reflection",
                                                align_corners=False)  # (B, C, H, W)
+
+
+class PickView:
+    """Batch transform for (B, K, ...) cached views (features of K fixed views of each sample): one view
+    per sample, drawn from the torch RNG."""
+
+    def __call__(self, xb: torch.Tensor) -> torch.Tensor:  # (B, K, ...) -> (B, ...)
+        pick = torch.randint(0, xb.shape[1], (xb.shape[0],))
+        return xb[torch.arange(xb.shape[0]), pick]

@@ -15,9 +15,11 @@ from typing import Annotated, ClassVar, Literal
 
 from dl_assign.config import Range
 from dl_assign.data import faces as fd
+from dl_assign.data.augment import PickView
 from dl_assign.engine import TensorLoader, fit
 from dl_assign.engine.device import use_bf16
 from dl_assign.experiments.faces import common as fc
+from dl_assign.experiments.faces import features as ff
 from dl_assign.models import backbones as B
 from dl_assign.models.faces import FrozenTrunkClassifier
 from dl_assign.registry import RunContext, experiment
@@ -53,7 +55,7 @@ class TransferConfig(fc.FacesConfig):
 
 def build(cfg: TransferConfig) -> tuple[B.Backbone, FrozenTrunkClassifier]:
     bb = B.backbone(cfg.backbone, pretrained=True)  # vgg16 offline: WeightsUnavailable, saying where it looked
-    n_frozen = fc.frozen_depth(bb)
+    n_frozen = ff.frozen_depth(bb)
     dim = 512 if bb.name == "vgg16" else bb.feature_dim
     return bb, FrozenTrunkClassifier(bb.trunk, n_frozen, dim, tuple(cfg.hidden), cfg.dropout)
 
@@ -78,10 +80,10 @@ def faces_gender_transfer(cfg: TransferConfig, seed: int, ctx: RunContext):
     data = fc.load(cfg)
     ctx.use_dataset(data.info)
     bf16 = use_bf16(cfg.cache_bf16)
-    feats = fc.feature_cache(model, bb, data, views=cfg.train_views, disk=cfg.disk_cache, bf16=bf16)
+    feats = ff.feature_cache(model, bb, data, views=cfg.train_views, disk=cfg.disk_cache, bf16=bf16)
     head = model.head
     train = TensorLoader(feats["train"], data.y["train"], cfg.batch_size, shuffle=True, seed=seed,
-                         transform=fc.PickView(), drop_last=len(data.y["train"]) > cfg.batch_size)
+                         transform=PickView(), drop_last=len(data.y["train"]) > cfg.batch_size)
     history = fit(head, train, TensorLoader(feats["val"], data.y["val"], 512), cfg,
                   checkpoint=ctx.checkpoint_path(seed), resume=ctx.resume, progress=ctx.progress,
                   desc=f"{ctx.experiment} seed {seed}")

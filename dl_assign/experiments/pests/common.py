@@ -233,14 +233,6 @@ def _remember(feats: Features) -> Features:
     return feats
 
 
-class PickView:
-    """Batch transform for (B, K, ...) cached views: one view per sample, drawn from the torch RNG."""
-
-    def __call__(self, xb: torch.Tensor) -> torch.Tensor:  # (B, K, ...) -> (B, ...)
-        pick = torch.randint(0, xb.shape[1], (xb.shape[0],))
-        return xb[torch.arange(xb.shape[0]), pick]
-
-
 class CachedTail(nn.Module):
     """The trainable tail + head of a ``BackboneClassifier`` on cached frozen outputs (its ``forward_cached``)."""
 

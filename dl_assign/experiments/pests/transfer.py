@@ -14,6 +14,7 @@ from typing import Annotated, ClassVar, Literal
 
 from dl_assign.config import Range
 from dl_assign.data import ip102
+from dl_assign.data.augment import PickView
 from dl_assign.engine import TensorLoader, TrainConfig, fit, predict
 from dl_assign.engine.device import use_bf16
 from dl_assign.experiments.pests import common as pc
@@ -104,7 +105,7 @@ def run_transfer(cfg: TransferConfig, seed: int, ctx: RunContext):
 
     tail = pc.CachedTail(model)  # forward(h) = model.forward_cached(h): the tail + head only
     train = TensorLoader(feats.train, feats.train_y, cfg.batch_size, shuffle=True, seed=seed,
-                         transform=pc.PickView(), drop_last=len(feats.train_y) > cfg.batch_size)
+                         transform=PickView(), drop_last=len(feats.train_y) > cfg.batch_size)
     val = TensorLoader(feats.val, feats.val_y, 256)
     history = fit(tail, train, val, cfg, checkpoint=ctx.checkpoint_path(seed), resume=ctx.resume,
                   progress=ctx.progress, desc=f"{ctx.experiment} seed {seed}")
