@@ -5,7 +5,7 @@ The frozen part of a trunk is a fixed function (``freeze`` keeps it in eval mode
 computed once per image and per augmented view (``feature_cache``) and every epoch runs only the
 trainable tail on the cached tensors (``CachedTail``). Views are fixed: view 0 is the image, view 1
 its mirror, views 2+ seeded random-resized crops (and flips); each training step picks one view
-per image (``PickView``). The pure statistics (ECE, paired bootstrap, McNemar) live in
+per image (``data.augment.PickView``). The pure statistics (ECE, paired bootstrap, McNemar) live in
 ``dl_assign.engine.metrics``.
 """
 
