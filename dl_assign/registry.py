@@ -53,10 +53,12 @@ class RunContext:
 
     def save_figure(self, fig, name: str) -> str:
         """Save a matplotlib figure as ``results/<experiment>.<name>.png``; returns the file name."""
+        from dl_assign.engine import distributed
         from dl_assign.viz import save_figure  # matplotlib only when a figure is made
 
         file_name = f"{self.experiment}.{name}.png"
-        save_figure(fig, self.results_dir / file_name)
+        if distributed.is_main():  # under torchrun only rank 0 writes results
+            save_figure(fig, self.results_dir / file_name)
         if file_name not in self.figures:
             self.figures.append(file_name)
         return file_name

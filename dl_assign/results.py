@@ -24,6 +24,15 @@ REQUIRED_FIELDS = (
 )
 
 
+def is_main_process() -> bool:
+    """Rank 0 under torchrun, or a single process: the one that writes results.
+
+    ``engine.distributed.is_main`` says the same; read here from the environment because importing
+    ``dl_assign.engine`` imports torch, seconds that ``dl-assign report`` should not pay.
+    """
+    return int(os.environ.get("WORLD_SIZE", "1") or 1) <= 1 or int(os.environ.get("RANK", "0") or 0) == 0
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,10 +191,12 @@ def validate_record(record: dict) -> None:
 
 
 def write_result(record: dict, results_dir: str | Path = "results") -> Path:
-    """Write ``<name>.json`` and ``<name>.md`` atomically and refresh ``index.md``."""
+    """Write ``<name>.json`` and ``<name>.md`` atomically and refresh ``index.md`` (rank 0 only under torchrun)."""
     validate_record(record)
     results_dir = Path(results_dir)
     path = results_dir / f"{record['experiment']}.json"
+    if not is_main_process():
+        return path
     atomic_write_text(path, json.dumps(record, indent=1, sort_keys=False) + "\n")
     atomic_write_text(results_dir / f"{record['experiment']}.md", render_markdown(record))
     write_index(results_dir)
@@ -254,6 +265,8 @@ def render_markdown(record: dict) -> str:
 
 
 def write_index(results_dir: str | Path = "results") -> None:
+    if not is_main_process():
+        return
     records = load_results(results_dir)
     rows = []
     for name, rec in records.items():

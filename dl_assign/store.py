@@ -223,7 +223,23 @@ class VersionInfo:
 def save(model: nn.Module, *, task: str, name: str, builder: str, builder_kwargs: Mapping, classes,
          preprocessing: Mapping, metrics: Mapping, experiment: str, budget: str, seed: int,
          root: str | Path | None = None) -> VersionInfo:
-    """Publish ``model``'s state dict as the next version of ``<task>/<name>``; returns where it went."""
+    """Publish ``model``'s state dict as the next version of ``<task>/<name>``; returns where it went.
+
+    Under torchrun only rank 0 publishes; every rank gets rank 0's :class:`VersionInfo`.
+    """
+    from dl_assign.engine import distributed
+
+    kwargs = dict(task=task, name=name, builder=builder, builder_kwargs=builder_kwargs, classes=classes,
+                  preprocessing=preprocessing, metrics=metrics, experiment=experiment, budget=budget,
+                  seed=seed, root=root)
+    if distributed.active():
+        return distributed.on_main(lambda: _save(model, **kwargs))
+    return _save(model, **kwargs)
+
+
+def _save(model: nn.Module, *, task: str, name: str, builder: str, builder_kwargs: Mapping, classes,
+          preprocessing: Mapping, metrics: Mapping, experiment: str, budget: str, seed: int,
+          root: str | Path | None = None) -> VersionInfo:
     from dl_assign.results import git_sha
 
     root = store_root(root)

@@ -24,7 +24,13 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
+    """Write ``state`` atomically; under torchrun only rank 0 writes (the others return at once)."""
     import torch
+
+    from dl_assign.engine import distributed
+
+    if not distributed.is_main():
+        return
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,19 @@ Data comes as a loader with ``set_epoch(epoch)``: :class:`TensorLoader` keeps a 
 in one tensor (no per-sample DataLoader for 28x28 images), :class:`EpochLoader` wraps a
 ``Dataset`` with transforms. Both shuffle with a generator seeded from ``(seed, epoch)`` so a
 resumed run sees exactly the batches an uninterrupted one would.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) ``fit`` wraps the model in ``DistributedDataParallel``
+(gloo on CPU, NCCL on CUDA): every rank draws the same permutation, takes its contiguous chunk of
+each *global* batch (``batch_size`` is the config's, whatever the number of processes; see
+``engine.distributed``), scales its loss by ``chunk / (batch / world)`` so that DDP's gradient
+average is the global batch's mean gradient even when the last batch does not split evenly, and
+all-reduces the epoch's loss and accuracy sums. ``predict`` shards the loaders of this module and
+gathers the outputs back in order, so validation metrics are those of the whole set on every rank.
+Only rank 0 writes checkpoints (with every rank's RNG state, so a resume is exact per rank).
+BatchNorm keeps DDP's semantics: statistics of each rank's chunk, buffers broadcast from rank 0 at
+every forward, so a BatchNorm model is *not* the single-process model in a different order
+(convert it with ``nn.SyncBatchNorm.convert_sync_batchnorm`` on CUDA for global statistics).
+Without ``WORLD_SIZE`` none of this runs: the single-process code path is unchanged.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dl_assign.config import ExperimentConfig, Range
+from dl_assign.engine import distributed
 from dl_assign.engine.checkpoint import load_checkpoint, save_checkpoint
 from dl_assign.engine.device import pick_device, use_bf16
 from dl_assign.engine.metrics import classification_metrics
@@ -80,7 +94,15 @@ class TensorLoader:
         n = len(self.x)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
+    @property
+    def num_samples(self) -> int:
+        return len(self.x)
+
     def __iter__(self):
+        return self.shard(0, 1)
+
+    def shard(self, rank: int, world: int):
+        """Rank ``rank``'s chunk of every batch (``engine.distributed.chunk``); all of it when ``world`` is 1."""
         n = len(self.x)
         if self.shuffle:
             gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
@@ -89,6 +111,9 @@ class TensorLoader:
             order = torch.arange(n)
         for i in range(len(self)):
             idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            if world > 1:
+                start, stop = distributed.chunk(len(idx), rank, world)
+                idx = idx[start:stop]
             xb = self.x[idx]
             if self.transform is not None:
                 xb = self.transform(xb)
@@ -119,6 +144,47 @@ class EpochLoader:
             persistent_workers=False, pin_memory=False,
         )
         return iter(loader)
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.dataset)
+
+    def shard(self, rank: int, world: int):
+        """Rank ``rank``'s chunk of every batch of :meth:`__iter__` (same generator, same draws)."""
+        if world == 1:
+            return iter(self)
+        from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
+
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        # what DataLoader(shuffle=..., generator=gen, batch_size=...) builds inside, then cut per rank
+        base = RandomSampler(self.dataset, generator=gen) if self.shuffle else SequentialSampler(self.dataset)
+        batches = _RankChunks(BatchSampler(base, self.batch_size, self.drop_last), rank, world)
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=batches, generator=gen, num_workers=self.num_workers,
+            persistent_workers=False, pin_memory=False,
+        )
+        return iter(loader)
+
+
+class _RankChunks:
+    """A batch sampler yielding one rank's contiguous chunk of each batch of ``batches``."""
+
+    def __init__(self, batches, rank: int, world: int):
+        self.batches, self.rank, self.world = batches, rank, world
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for batch in self.batches:
+            start, stop = distributed.chunk(len(batch), self.rank, self.world)
+            yield batch[start:stop]
+
+
+def _global_batch_sizes(loader) -> list[int]:
+    """Samples in each global batch of an epoch (the last one may be short)."""
+    n, b = loader.num_samples, loader.batch_size
+    return [min(b, n - i * b) for i in range(len(loader))]
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -171,6 +237,8 @@ def predict(model: nn.Module, loader, *, device=None, amp_bf16: bool | str = Fal
     device = device or next(model.parameters()).device
     bf16 = use_bf16(amp_bf16, device)
     model.eval()
+    if distributed.initialized() and hasattr(loader, "shard"):
+        return _predict_sharded(model, loader, device, bf16, channels_last)
     outs, ys = [], []
     for xb, yb in loader:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -178,6 +246,21 @@ def predict(model: nn.Module, loader, *, device=None, amp_bf16: bool | str = Fal
         outs.append(out.float().cpu())
         ys.append(yb)
     return torch.cat(outs), torch.cat(ys)
+
+
+def _predict_sharded(model, loader, device, bf16: bool, channels_last: bool):
+    """Each rank predicts its chunk of every batch; the chunks are gathered back in batch order."""
+    mine = []
+    for step, (xb, yb) in enumerate(loader.shard(distributed.rank(), distributed.world_size())):
+        if len(yb) == 0:  # a batch smaller than the world leaves some ranks nothing
+            continue
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = model(_prepare(xb, device, channels_last))
+        mine.append((step, out.float().cpu(), yb.cpu()))
+    parts = [(step, r, out, yb) for r, chunks in enumerate(distributed.all_gather_object(mine))
+             for step, out, yb in chunks]
+    parts.sort(key=lambda p: (p[0], p[1]))  # batch order, then rank order = the unsharded order
+    return torch.cat([p[2] for p in parts]), torch.cat([p[3] for p in parts])
 
 
 def evaluate(model: nn.Module, loader, *, loss_fn: Callable | None = None, device=None,
@@ -213,8 +296,12 @@ def fit(
     validation with ``(epoch, model, row)`` and may add keys to the row. With ``checkpoint``
     set, the full training state is written atomically after every epoch; ``resume=True``
     continues from it with bit-identical results on the CPU.
+
+    Under ``torchrun`` the same call trains data-parallel (see the module docstring); ``model`` is
+    still the plain module, trained in place on every rank.
     """
-    device = device or pick_device()
+    world = distributed.world_size()
+    device = distributed.setup(device or pick_device()) if world > 1 else (device or pick_device())
     model.to(device)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -225,6 +312,11 @@ def fit(
         raise ValueError("the training loader yields no batch: fewer samples than batch_size with drop_last?")
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg, s, steps_per_epoch))
     bf16 = use_bf16(cfg.amp_bf16, device)
+    if world > 1:
+        sizes = _global_batch_sizes(train)
+        if min(sizes) < world:
+            raise ValueError(f"a training batch of {min(sizes)} samples cannot be split over {world} processes: "
+                             "change batch_size or set drop_last")
 
     history: list[dict] = []
     start_epoch, best_loss, best_state, bad_epochs, train_seconds = 0, math.inf, None, 0, 0.0
@@ -232,14 +324,22 @@ def fit(
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
+        rngs = state.get("rng_ranks")  # a DDP checkpoint: each rank's own RNG state
+        set_rng_state(rngs[distributed.rank()] if rngs and len(rngs) == world else state["rng"])
         history, start_epoch = state["history"], state["epoch"] + 1
         best_loss, best_state, bad_epochs = state["best_loss"], state["best_state"], state["bad_epochs"]
         train_seconds = history[-1]["train_seconds"] if history else 0.0
         if state.get("stopped"):
             start_epoch = cfg.epochs  # finished (or early-stopped) before the kill: nothing to redo
 
-    epochs = tqdm(range(start_epoch, cfg.epochs), desc=desc, unit="epoch", disable=not progress,
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # wraps after the resume: every rank loaded the same file; DDP also broadcasts rank 0's weights
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    epochs = tqdm(range(start_epoch, cfg.epochs), desc=desc, unit="epoch",
+                  disable=not progress or not distributed.is_main(),
                   initial=start_epoch, total=cfg.epochs, leave=False)
     stopped = False
     for epoch in epochs:
@@ -247,10 +347,11 @@ def fit(
         model.train()
         train.set_epoch(epoch)
         total_loss, correct, seen = 0.0, 0, 0
-        for step, (xb, yb) in enumerate(train):
+        batches = train if world == 1 else train.shard(distributed.rank(), world)
+        for step, (xb, yb) in enumerate(batches):
             xb, yb = _prepare(xb, device, cfg.channels_last), yb.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                out = model(xb)
+                out = net(xb)
                 loss = loss_fn(out.float(), yb)
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -260,6 +361,9 @@ def fit(
                     "learning rate, set grad_clip, or check the inputs for NaN"
                 )
             opt.zero_grad(set_to_none=True)
+            if world > 1 and len(yb) * world != sizes[step]:
+                # DDP averages the ranks' gradients: weight an uneven chunk's mean by its share
+                loss = loss * (len(yb) * world / sizes[step])
             loss.backward()
             if cfg.grad_clip > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -269,6 +373,10 @@ def fit(
             hits = _accuracy_count(out.detach(), yb)
             correct = None if hits is None else correct + hits
             seen += len(yb)
+        if world > 1:  # the epoch's sums over every rank's chunks
+            total_loss, hits, seen = distributed.all_reduce_sum(
+                [total_loss, 0 if correct is None else correct, seen], device=device)
+            correct, seen = (None if correct is None else round(hits)), round(seen)
         train_seconds += time.perf_counter() - t0
         row = {"epoch": epoch + 1, "train_loss": total_loss / seen, "lr": sched.get_last_lr()[0]}
         if correct is not None:  # classification only: a regression history has no accuracy
@@ -295,12 +403,16 @@ def fit(
             bad_epochs += 1
         stopped = cfg.early_stop_patience > 0 and bad_epochs >= cfg.early_stop_patience
         if checkpoint is not None:
-            save_checkpoint({
+            state = {
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "rng": rng_state(), "epoch": epoch, "history": history, "best_loss": best_loss,
                 "best_state": best_state, "bad_epochs": bad_epochs,
                 "stopped": stopped or epoch + 1 == cfg.epochs,
-            }, checkpoint)
+            }
+            if world > 1:  # every rank takes part in the gather; only rank 0 writes
+                state["rng_ranks"] = distributed.all_gather_object(state["rng"])
+            if distributed.is_main():
+                save_checkpoint(state, checkpoint)
         if stopped:
             break
     if cfg.restore_best and best_state is not None:
