@@ -149,7 +149,20 @@ def _cmd_bench(args) -> int:
            "--results-dir", args.results_dir, "-p", "no:cacheprovider"]
     if args.k:
         cmd += ["-k", args.k]
+    if args.shard:
+        cmd += ["--shard", args.shard]
     return subprocess.call(cmd)
+
+
+def _shard_arg(text: str) -> str:
+    """``K/N`` with 1 <= K <= N (checked here so that a typo fails before pytest starts)."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes K/N, e.g. 2/4; got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"K/N needs 1 <= K <= N; got {text!r}")
+    return f"{k}/{n}"
 
 
 def _cmd_serve(args) -> int:
@@ -200,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--budget", default="standard", choices=BUDGETS)
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
     s.add_argument("-k", help="pytest -k expression to select experiments")
+    s.add_argument("--shard", type=_shard_arg, metavar="K/N",
+                   help="run the K-th of N disjoint slices of the experiment list (1-based; job arrays)")
     s.set_defaults(fn=_cmd_bench)
 
     s = sub.add_parser("models", help="list the model store: task, model, versions, test accuracy")
