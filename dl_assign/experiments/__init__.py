@@ -4,4 +4,4 @@
 imports another experiment module.
 """
 
-from dl_assign.experiments import faces, fashion, numpy_nn, pests, segment, sine  # noqa: F401
+from dl_assign.experiments import faces, fashion, imagenet, numpy_nn, pests, segment, sine  # noqa: F401
