@@ -1,4 +1,5 @@
-"""Binary gender recognition from faces (seed 003): the seed's baseline CNN, an improved CNN, a frozen
-pretrained trunk with new fully connected layers, and their comparison; ``common`` holds what they share."""
+"""Faces (seeds 003 and Assignment-3 question 4): binary gender recognition (the seed's baseline CNN, an improved
+CNN, a frozen pretrained trunk with new fully connected layers, their comparison) and the fairness of such a model;
+``common`` holds what they share."""
 
-from dl_assign.experiments.faces import baseline, compare, improved, transfer  # noqa: F401  (importing registers them)
+from dl_assign.experiments.faces import baseline, compare, fairness, improved, transfer  # noqa: F401  (registers them)
