@@ -255,3 +255,92 @@ def test_property_matches_hand_route(rows):
         assert v is None or 0 <= v <= 1
     di = r["disparities"]["disparate_impact"]["value"]
     assert di is None or 0 <= di <= 1
+
+
+# --- the faces.fairness experiment's parts ---------------------------------------------------------
+
+
+def test_age_bins_of_both_datasets_agree():
+    from dl_assign.experiments.faces import fairness as ff
+
+    assert ff.age_bin(np.array([0, 9, 10, 19, 20, 39, 40, 59, 60, 116])).tolist() == [
+        "0-9", "0-9", "10-19", "10-19", "20-39", "20-39", "40-59", "40-59", "60+", "60+"]
+    fair = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"]
+    assert ff.fairface_age_bin(fair).tolist() == ["0-9", "0-9", "10-19", "20-39", "20-39", "40-59", "40-59", "60+",
+                                                  "60+"]
+    with pytest.raises(ValueError, match="has no number"):
+        ff.fairface_age_bin(["adult"])
+
+
+def test_balanced_rows_draw_every_race_gender_group_equally():
+    from dl_assign.experiments.faces import fairness as ff
+
+    race = np.array(["W"] * 3000 + ["B"] * 600 + ["O"] * 400)
+    y = np.tile([0, 1], 2000)
+    rows = ff.balanced_rows(race, y, seed=0)
+    assert len(rows) == len(race) and np.array_equal(rows, ff.balanced_rows(race, y, seed=0))
+    keys = [f"{r}{g}" for r, g in zip(race[rows], y[rows])]
+    shares = np.unique(keys, return_counts=True)[1] / len(rows)
+    assert len(shares) == 6 and np.all(np.abs(shares - 1 / 6) < 0.02)  # was 37.5 % W-male, 5 % O-female
+
+
+def test_threshold_optimizer_over_scores_closes_a_tpr_gap():
+    from dl_assign.experiments.faces import fairness as ff
+
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        g = rng.choice(np.array(["a", "b"], dtype=object), n)
+        y = rng.integers(0, 2, n)
+        s = np.clip(0.35 * y + rng.normal(0.35, 0.15, n) - 0.15 * (g == "b"), 0, 1)  # b's scores sit lower
+        return g, y, s
+
+    g_val, y_val, s_val = draw(4000)
+    g_test, y_test, s_test = draw(4000)
+    to = ff.threshold_optimizer(s_val, y_val, g_val, seed=0)
+    before = group_metrics(y_test, (s_test >= 0.5).astype(int), g_test, n_boot=0)
+    after = group_metrics(y_test, np.asarray(to.predict(s_test[:, None], sensitive_features=g_test, random_state=0)),
+                          g_test, n_boot=0)
+    gap_before = before["disparities"]["equal_opportunity_difference"]["value"]
+    gap_after = after["disparities"]["equal_opportunity_difference"]["value"]
+    assert gap_before > 0.2 and gap_after < 0.05
+
+
+def test_fairface_race_is_analysed_when_the_csv_has_it():
+    from dl_assign.experiments.faces import common as fc
+    from dl_assign.experiments.faces import fairness as ff
+
+    race = {s: np.array(["White", "Black"] * 3, dtype=object) for s in ("train", "val", "test")}
+    age = {s: np.array([5, 15, 25, 45, 65, 30]) for s in ("train", "val", "test")}
+    y = {"test": np.array([0, 1] * 3), "fairface": np.array([0, 1, 1, 0])}
+    without = fc.GroupLabels(race, age, np.array(["3-9", "20-29", "30-39", "60-69"], dtype=object), None)
+    assert "fairface_race" not in ff.analyses_of(without, y)
+    with_race = fc.GroupLabels(race, age, without.fairface_age, np.array(["Indian", "White", "Indian", "Black"]))
+    got = ff.analyses_of(with_race, y)
+    assert got["fairface_race"][0] == "fairface" and list(got["fairface_race"][1]) == ["Indian", "White", "Indian",
+                                                                                        "Black"]
+    assert set(got["test_race_gender"][1]) == {"race", "gender"}
+
+
+def test_fairness_experiment_at_smoke(tmp_path, need_data):
+    import json
+
+    from dl_assign import registry
+
+    need_data("utkface", "fairface")
+    record = registry.get("faces.fairness").run("smoke", results_dir=tmp_path, progress=False)
+    m = record["metrics"]
+    for key in ("val_accuracy", "val_f1", "val_auc", "erm/test_race/equal_opportunity_difference",
+                "erm/test_race/disparate_impact", "erm_to/test_race/equal_opportunity_difference",
+                "balanced/test_race/equal_opportunity_difference", "mitigation/erm_to/accuracy_change",
+                "summary/analyses"):
+        assert key in m and m[key]["mean"] is not None, key
+    assert 0 <= m["erm/test_race/disparate_impact"]["mean"] <= 1
+    text = (tmp_path / "faces.fairness.md").read_text()
+    for heading in ("## What is analysed, and why", "## Model", "## Sample sizes per group", "## Validation",
+                    "UTKFace test by race x gender", "## Mitigations, measured", "## Limitations and ethics"):
+        assert heading in text, heading
+    # by gender with female positive: the male group has no positives, so its TPR is said to be undefined
+    assert "tpr of male (no positives" in text
+    saved = json.loads((tmp_path / "faces.fairness.json").read_text())
+    assert {"faces.fairness.tradeoff.png", "faces.fairness.groups_test_race.png"} <= set(saved["figures"])
