@@ -8,7 +8,7 @@ BUDGET ?= standard
 export DL_ASSIGN_DATA ?= $(CURDIR)/.data
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data test bench grade lint clean
+.PHONY: setup data test bench reports grade lint clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,13 @@ test: data
 bench: data
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --budget $(BUDGET) \
 		--benchmark-json build/bench-$(BUDGET).json
+	$(BIN)/dl-assign report --assignment all --results-dir results
 	@cat results/index.md
 	$(BIN)/dl-assign grade --results-dir results
+
+# the five assignment reports (results/reports/*.md + self-contained .html) from the results as they are
+reports: setup
+	$(BIN)/dl-assign report --assignment all --results-dir results
 
 grade: setup
 	$(BIN)/dl-assign grade --results-dir results

@@ -24,7 +24,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from dl_assign import registry
+    from dl_assign import registry, results
     from dl_assign.results import fmt_metric
 
     overrides = list(args.set or [])
@@ -33,6 +33,8 @@ def _cmd_run(args) -> int:
     exp = registry.get(args.name)
     record = exp.run(args.budget, overrides, results_dir=args.results_dir,
                      checkpoint_dir=args.checkpoint_dir, resume=args.resume, progress=not args.quiet)
+    if not results.is_main_process():  # under torchrun rank 0 wrote the result and reports it
+        return 0
     print(f"{record['experiment']} ({record['budget']}, seeds {record['seeds']}, "
           f"{record['wall_seconds']:.1f} s) -> {Path(args.results_dir) / (record['experiment'] + '.json')}")
     for key, m in record["metrics"].items():
@@ -117,6 +119,14 @@ def _cmd_grade(args) -> int:
 def _cmd_report(args) -> int:
     from dl_assign import results
 
+    if args.assignment:
+        from dl_assign import reports
+
+        names = [a.name for a in reports.ASSIGNMENTS] if args.assignment == "all" else [args.assignment]
+        for name in names:
+            md, html = reports.write(name, args.results_dir)
+            print(f"wrote {md} and {html}")
+        return 0
     for name, record in results.load_results(args.results_dir).items():
         results.atomic_write_text(Path(args.results_dir) / f"{name}.md", results.render_markdown(record))
     results.write_index(args.results_dir)
@@ -229,8 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=1, help="torch threads per inference (default 1)")
     s.set_defaults(fn=_cmd_serve)
 
-    s = sub.add_parser("report", help="re-render every results/<name>.md and index.md from the JSON")
+    s = sub.add_parser("report", help="re-render every results/<name>.md and index.md from the JSON; "
+                                      "--assignment NAME: the assignment's report in results/reports/")
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
+    s.add_argument("--assignment", choices=("all", "cs776", "hw5", "module4", "assignment3", "gender"),
+                   help="write results/reports/NAME.md and the self-contained NAME.html (all: the five)")
     s.set_defaults(fn=_cmd_report)
     return p
 
