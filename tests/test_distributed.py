@@ -196,7 +196,8 @@ def test_shards_concatenate_to_the_unsharded_batches(kind, world):
 def test_outside_torchrun_this_is_one_process(monkeypatch):
     for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(key, raising=False)
-    assert (distributed.world_size(), distributed.rank(), distributed.active(), distributed.is_main()) == (1, 0, False, True)
+    state = (distributed.world_size(), distributed.rank(), distributed.active(), distributed.is_main())
+    assert state == (1, 0, False, True)
     assert distributed.all_reduce_sum([1.5, 2.0]) == [1.5, 2.0]
     assert distributed.setup("cpu") == "cpu"
     monkeypatch.setenv("WORLD_SIZE", "4")
