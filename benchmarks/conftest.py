@@ -24,8 +24,11 @@ from dl_assign import registry
 READS = {
     "pests.transfer_compare": ("pests.transfer_", "pests.cnn_scratch"),  # their results files
     "faces.gender_compare": ("faces.gender_",),  # their results files
+    "faces.fairness": ("faces.gender_",),  # faces.gender_compare's results
     "segment.cnn_features": ("pests.",),  # the store's best pests model
-    "web": ("pests.", "faces."),  # the page and the load test serve the stored models
+    "imagenet.occlusion": ("imagenet.cnn_best",),  # the store's best imagenet_cnn model
+    # the page and the load test serve every stored model (the dropdown must list exactly the store)
+    "web": ("pests.", "faces.", "imagenet.cnn_best"),
 }
 # benchmark files that time without writing an experiment's result: the experiment they belong with
 FILE_UNITS = {"bench_fashion_cnn.py": "fashion.precision", "bench_segment.py": "segment.cnn_features",
