@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from dl_assign import store
 from dl_assign.config import Range
 from dl_assign.data.augment import IMAGENET_MEAN, IMAGENET_STD, Normalize
+from dl_assign.engine.device import use_bf16
 from dl_assign.experiments.imagenet import common as ic
 from dl_assign.interpret import localisation_ratio, occlusion_map, pixel_attribution, target_probability
 from dl_assign.registry import RunContext, SeedResult, experiment
@@ -90,27 +91,31 @@ def _box_masks(boxes: np.ndarray, size: int = 64) -> torch.Tensor:
     return masks
 
 
-def _one(model, image, target, window, stride, fill, batch):
+def _one(model, image, target, window, stride, fill, batch, amp_bf16="off"):
     conf = occlusion_map(model, image, target, window, stride, fill, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                         batch_size=batch)
-    p0 = target_probability(model, image, target)
+                         batch_size=batch, amp_bf16=amp_bf16, channels_last=True)
+    p0 = target_probability(model, image, target, amp_bf16=amp_bf16)
     return conf, p0, pixel_attribution(conf, p0, tuple(image.shape[1:]), window, stride)
 
 
-def _captum_check(model, image, target, cfg) -> float:
-    """Max |ours - captum| of the per-pixel attribution on one image (the test asserts <= 1e-5)."""
+def _captum_check(model, image, target, cfg) -> dict[str, float]:
+    """On one image: max |ours - captum| of the fp32 per-pixel attribution (the test asserts <= 1e-5), and max
+    |map in the run's precision - fp32 map| (what bf16 autocast changes in p(true))."""
     from captum.attr import Occlusion
 
     from dl_assign.interpret import fill_value
 
-    _, _, ours = _one(model, image, target, cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch)
+    exact, _, ours = _one(model, image, target, cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch)
+    fast, _, _ = _one(model, image, target, cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch,
+                      cfg.amp_bf16)
     baseline = fill_value(cfg.fill, 3, IMAGENET_MEAN, IMAGENET_STD)[None].expand(1, *image.shape)
     with torch.no_grad():
         theirs = Occlusion(lambda x: torch.softmax(model(x), 1)).attribute(
             image[None], sliding_window_shapes=(3, cfg.window, cfg.window),
             strides=(3, cfg.window_stride, cfg.window_stride),
             baselines=baseline, target=target, perturbations_per_eval=cfg.occlusion_batch)[0]
-    return float((theirs - ours[None]).abs().max())
+    return {"captum_max_abs_diff": float((theirs - ours[None]).abs().max()),
+            "precision_map_max_abs_diff": float((fast - exact).abs().max())}
 
 
 def _report(cfg: OcclusionConfig, outputs: list[SeedResult], ctx: RunContext) -> str:
@@ -146,7 +151,9 @@ def _report(cfg: OcclusionConfig, outputs: list[SeedResult], ctx: RunContext) ->
             f"{int(m['images_scored'])} scored, all drawn among the {int(m['eligible_test_images'])} test images whose "
             f"box covers <= {cfg.max_box_share:.0%} of the image. {m['ms_per_map']:.1f} ms per map (batched, "
             f"{cfg.occlusion_batch} copies per forward). Per-pixel attribution vs captum `Occlusion` on one image: "
-            f"max |difference| {m['captum_max_abs_diff']:.1e}.\n\n"
+            f"max |difference| {m['captum_max_abs_diff']:.1e} (fp32); the maps run in "
+            f"{'bf16 autocast' if m['bf16'] else 'fp32'} (amp_bf16={cfg.amp_bf16}), channels-last, which moves p(true) "
+            f"by at most {m['precision_map_max_abs_diff']:.1e} on that image.\n\n"
             + markdown_table(["file", "true", "predicted", "right", "p(true)", "box share", "localisation ratio"],
                              shown_rows)
             + "\n\nLocalisation ratio = (share of the confidence drop inside the box) / (box's share of the image): "
@@ -178,6 +185,7 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
     ctx.use_dataset(data.info)
     model, described, origin = _model(cfg, data, seed, ctx)
     model = model.float().eval()
+    bf16 = use_bf16(cfg.amp_bf16)
     x = Normalize()(data.x["test"])  # (N, 3, 64, 64) float, the model's input scale
     y = data.y["test"].numpy()
     with torch.no_grad():
@@ -193,7 +201,8 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
     ratios, maps, attrs, p0s = {}, {}, {}, {}
     t0 = time.perf_counter()
     for i in tqdm(scored, desc=f"{ctx.experiment} maps", unit="image", disable=not ctx.progress):
-        conf, p0, attr = _one(model, x[i], int(y[i]), cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch)
+        conf, p0, attr = _one(model, x[i], int(y[i]), cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch,
+                              cfg.amp_bf16)
         ratios[int(i)] = localisation_ratio(attr, masks[i])
         if i in shown:
             maps[int(i)], attrs[int(i)], p0s[int(i)] = conf.numpy(), attr.numpy(), p0
@@ -202,7 +211,8 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
     for i in shown:
         sweep[int(i)] = {}
         for win in cfg.sweep:
-            _, _, attr = _one(model, x[i], int(y[i]), win, min(cfg.window_stride, win), cfg.fill, cfg.occlusion_batch)
+            _, _, attr = _one(model, x[i], int(y[i]), win, min(cfg.window_stride, win), cfg.fill, cfg.occlusion_batch,
+                              cfg.amp_bf16)
             sweep[int(i)][win] = (localisation_ratio(attr, masks[i]), attr.numpy())
     r_shown = np.array([ratios[int(i)] for i in shown])
     r_all = np.array([ratios[int(i)] for i in scored])
@@ -210,9 +220,9 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
         "ratio_shown_mean": float(np.nanmean(r_shown)), "ratio_shown_median": float(np.nanmedian(r_shown)),
         "ratio_mean": float(np.nanmean(r_all)), "ratio_median": float(np.nanmedian(r_all)),
         "object_share": float(np.nanmean(r_all > 1)), "images_scored": float(len(scored)),
-        "images_shown": float(len(shown)), "eligible_test_images": float(eligible.sum()),
+        "images_shown": float(len(shown)), "bf16": float(bf16), "eligible_test_images": float(eligible.sum()),
         "ms_per_map": 1000 * seconds / max(1, len(scored)), "model_test_accuracy": float((pred == y).mean()),
-        "captum_max_abs_diff": _captum_check(model, x[int(shown[0])], int(y[int(shown[0])]), cfg),
+        **_captum_check(model, x[int(shown[0])], int(y[int(shown[0])]), cfg),
         **{f"sweep_ratio_mean/{w}": float(np.nanmean([sweep[int(i)][w][0] for i in shown])) for w in cfg.sweep},
     }
     names = data.names
