@@ -37,8 +37,8 @@ class CNNBestConfig(ic.ImageNetConfig):
 
     Why: the study's directions at its short budget (more conv layers, max pooling rather than strided
     convs, a stride-2 stem that quarters the cost at 64 px; see ``results/imagenet.cnn_study.md``), sized
-    to one standard seed: 45,000 x 6 image-epochs x 2.11 ms (measured, 1 thread, bf16, 2-core EPYC) = 570 s
-    + validation each epoch (~4 s) + test, about 10 minutes a seed.
+    to one standard seed: 45,000 x 6 image-epochs x 2.11 ms (measured, 1 thread, bf16, idle 2-core EPYC) = 570 s
+    (2.35 ms = 634 s with two other jobs running) + validation each epoch (~4 s) + test: 10-11 minutes a seed.
     """
 
     convs_per_stage: int = 2

@@ -59,15 +59,17 @@ FACTORIAL = {("2 conv", "max pool"): "conv2", ("4 conv", "max pool"): "base", ("
 class CNNStudyConfig(ic.ImageNetConfig):
     """Base: 4 stages 32-64-128-256, one conv each, max pool after each, stride-2 first conv, one FC layer
     on a 2x2-pooled map, dropout 0.3; AdamW 2e-3 (half-epoch warm-up, cosine), label smoothing 0.1,
-    random crops (4 px) + flips; 4 epochs on 40 images a class (4,000), scored on 20 a class of validation.
+    random crops (4 px) + flips; 4 epochs on 30 images a class (3,000), scored on 20 a class of validation.
 
-    Sizing (standard, <= 20 min for 14 cells x 3 seeds on 2 busy cores, 1 thread): the cells cost ~19.6
-    base cells (stride 1 ~3x, 8 conv layers ~2x, filters x2 ~3x, epochs x2 2x); a base cell is 4,000 x 4
-    image-epochs x 1.07 ms = 17 s measured, so ~330 s a seed + scoring.
+    Sizing (standard, <= 20 min for 14 cells x 3 seeds on the shared 2-core EPYC, 1 thread): measured ms
+    per training image-epoch (bf16, channels-last) idle / with two other jobs running: base 1.07 / 1.60,
+    8 conv layers 2.11 / 3.80, filters x2 - / 3.35, stride-1 first conv 3.22 / 4.43; all 14 cells are
+    ~18 base cells (epochs x2 doubles one), so a seed trains ~3,000 x 4 x 18 image-epochs: ~3.5 min idle,
+    ~5.8 min loaded, + ~15 s scoring; 3 seeds ~11-18 minutes.
     """
 
     cells: tuple[str, ...] = tuple(CELLS)
-    train_per_class: int = 40
+    train_per_class: int = 30
     val_per_class: int = 20
     test_per_class: int = 1  # the study never scores the test split: decode as little of it as possible
     epochs: int = 4

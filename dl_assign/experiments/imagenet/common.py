@@ -7,9 +7,10 @@ the Tiny-ImageNet images (all of which come from ImageNet) before its own traini
 split of its train images gives train / validation (``data.tinyimagenet.load_splits``).
 
 Measured on the 2-core AMD EPYC (Zen 5, bf16 native), 1 thread, bf16 autocast + channels-last, batch 128,
-training step on 64x64 images (ms per image-epoch; eval ms per image): base 4 x 1 conv 32-256, stride-2 stem
-1.07 (0.28); 4 x 2 convs 32-256 2.11 (0.73); 4 x 1 conv with a stride-1 stem 3.22 (0.95); 4 x 2 convs
-48-384 4.07 (1.17); 4 x 2 convs 64-512 7.06 (2.03).
+training step on 64x64 images (ms per image-epoch; eval ms per image), idle machine: base 4 x 1 conv 32-256,
+stride-2 stem 1.07 (0.28); 4 x 2 convs 32-256 2.11 (0.73); 4 x 1 conv with a stride-1 stem 3.22 (0.95);
+4 x 2 convs 48-384 4.07 (1.17); 4 x 2 convs 64-512 7.06 (2.03). With two other training jobs on the two
+cores, through ``engine.fit`` with the crop + flip transform: base 1.60, 4 x 2 convs 2.35-3.80.
 """
 
 from __future__ import annotations
