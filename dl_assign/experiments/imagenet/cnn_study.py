@@ -184,5 +184,8 @@ def imagenet_cnn_study(cfg: CNNStudyConfig, seed: int, ctx: RunContext) -> SeedR
     metrics: dict[str, float] = {}
     for key in tqdm(cfg.cells, desc=f"{ctx.experiment} seed {seed}", unit="cell", disable=not ctx.progress):
         metrics |= run_cell(cfg, data, seed, ctx, key)
+    metrics["cells"] = float(len(cfg.cells))
+    metrics["factors_covered"] = float(len({CELLS[c][0] for c in cfg.cells} & set(FACTORS)))
+    metrics["factorial_cells"] = float(sum(c in cfg.cells for c in FACTORIAL.values()))
     return SeedResult(metrics, {"cells": list(cfg.cells), "n_train": len(data.y["train"]),
                                 "n_val": len(data.y["val"])})
