@@ -36,14 +36,13 @@ WORKER = textwrap.dedent('''
     from dl_assign.engine.loop import EpochLoader, TensorLoader, TrainConfig, fit
     from dl_assign.engine.seeding import seed_everything
 
-    out, loader_kind, optimizer, mode = sys.argv[1:5]
     rank = distributed.rank()
 
     def data(n, seed):
         g = torch.Generator().manual_seed(seed)
         return torch.randn(n, 8, generator=g), torch.randint(0, 3, (n,), generator=g)
 
-    def loader(x, y, batch, shuffle):
+    def loader(x, y, batch, shuffle, loader_kind):
         if loader_kind == "epoch":
             return EpochLoader(torch.utils.data.TensorDataset(x, y), batch, shuffle=shuffle, seed=5)
         return TensorLoader(x, y, batch, shuffle=shuffle, seed=5)
@@ -52,28 +51,44 @@ WORKER = textwrap.dedent('''
         seed_everything(0)
         return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3))
 
-    # 51 samples in batches of 16: the last global batch (3) splits 1 + 2 over two ranks
-    train, val = loader(*data(51, 1), 16, True), loader(*data(21, 2), 8, False)
-    cfg = TrainConfig(epochs=3, batch_size=16, optimizer=optimizer, lr=0.05, schedule="cosine",
-                      warmup_epochs=0.5, grad_clip=1.0, weight_decay=0.01)
-    ckpt = os.path.join(out, "ckpt.pt")
-    net = model()
-    if mode == "resume":  # killed after the first epoch's checkpoint, then started again with --resume
-        def die(epoch, m, row):
-            if epoch == 1:
-                raise KeyboardInterrupt
-        try:
-            fit(net, train, val, cfg, checkpoint=ckpt, progress=False, device=torch.device("cpu"), callbacks=(die,))
-        except KeyboardInterrupt:
-            pass
+    def train_once(out, loader_kind, optimizer, mode):
+        # 51 samples in batches of 16: the last global batch (3) splits 1 + 2 over two ranks
+        train = loader(*data(51, 1), 16, True, loader_kind)
+        val = loader(*data(21, 2), 8, False, loader_kind)  # 21 = 8 + 8 + 5: the last splits 2 + 3
+        cfg = TrainConfig(epochs=3, batch_size=16, optimizer=optimizer, lr=0.05, schedule="cosine",
+                          warmup_epochs=0.5, grad_clip=1.0, weight_decay=0.01)
+        ckpt = os.path.join(out, "ckpt.pt")
         net = model()
-        history = fit(net, train, val, cfg, checkpoint=ckpt, resume=True, progress=False, device=torch.device("cpu"))
-    else:
-        history = fit(net, train, val, cfg, checkpoint=ckpt, progress=False, device=torch.device("cpu"))
-    torch.save({k: v.clone() for k, v in net.state_dict().items()}, os.path.join(out, f"weights{rank}.pt"))
-    with open(os.path.join(out, f"history{rank}.json"), "w") as fh:
-        json.dump(history, fh)
+        if mode == "resume":  # killed after the first epoch's checkpoint, then started again with --resume
+            def die(epoch, m, row):
+                if epoch == 1:
+                    raise KeyboardInterrupt
+            try:
+                fit(net, train, val, cfg, checkpoint=ckpt, progress=False, device=torch.device("cpu"),
+                    callbacks=(die,))
+            except KeyboardInterrupt:
+                pass
+            net, ran = model(), []
+            history = fit(net, train, val, cfg, checkpoint=ckpt, resume=True, progress=False,
+                          device=torch.device("cpu"), callbacks=(lambda epoch, m, row: ran.append(epoch),))
+            with open(os.path.join(out, f"resumed{rank}.json"), "w") as fh:
+                json.dump(ran, fh)
+        else:
+            history = fit(net, train, val, cfg, checkpoint=ckpt, progress=False, device=torch.device("cpu"))
+        torch.save({k: v.clone() for k, v in net.state_dict().items()}, os.path.join(out, f"weights{rank}.pt"))
+        with open(os.path.join(out, f"history{rank}.json"), "w") as fh:
+            json.dump(history, fh)
+        if rank == 0:
+            assert load_checkpoint(ckpt)["epoch"] == 2
 
+    root = sys.argv[1]
+    for run in sys.argv[2:]:  # one process trains several runs: torch is imported once
+        out = os.path.join(root, run)
+        os.makedirs(out, exist_ok=True)
+        train_once(out, *run.split("-"))
+        distributed.barrier()
+
+    out = root
     # results, checkpoints: rank 0 writes first; a rank 1 that wrote afterwards would overwrite it
     record = results.make_record(experiment="ddp.check", budget="smoke", config={}, seeds=[0],
                                  per_seed=[{"rank": rank}], seed_seconds=[0.0], artifacts=[{}],
@@ -84,8 +99,6 @@ WORKER = textwrap.dedent('''
             results.write_result(record, os.path.join(out, "results"))
             save_checkpoint({"model": {}, "writer": rank}, os.path.join(out, "mark.pt"))
         distributed.barrier()
-    if rank == 0:
-        assert load_checkpoint(ckpt)["epoch"] == 2
 ''')
 
 
@@ -95,7 +108,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(tmp_path, world: int, *args: str) -> list[str]:
+def _launch(tmp_path, world: int, *runs: str) -> list[str]:
     """Run the worker as ``world`` processes (what torchrun sets: RANK, WORLD_SIZE, MASTER_*)."""
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -107,7 +120,7 @@ def _launch(tmp_path, world: int, *args: str) -> list[str]:
         if world > 1:
             env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
                        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path), *args], env=env,
+        procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path), *runs], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     logs = [p.communicate(timeout=240)[0] for p in procs]
     for p, log in zip(procs, logs, strict=True):
@@ -120,15 +133,24 @@ def _max_diff(a: dict, b: dict) -> float:
     return max(float((a[k] - b[k]).abs().max()) for k in a)
 
 
-@pytest.mark.parametrize(("loader_kind", "optimizer"), [("tensor", "sgd"), ("epoch", "adamw")])
-def test_two_gloo_processes_train_the_single_process_weights(tmp_path, loader_kind, optimizer):
-    one, two = tmp_path / "one", tmp_path / "two"
-    one.mkdir()
-    two.mkdir()
-    _launch(one, 1, loader_kind, optimizer, "plain")
-    _launch(two, 2, loader_kind, optimizer, "plain")
+PLAIN = ("tensor-sgd-plain", "epoch-adamw-plain")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    """One single-process launch and one 2-process launch, each training every run in turn."""
+    one, two = tmp_path_factory.mktemp("one"), tmp_path_factory.mktemp("two")
+    _launch(one, 1, *PLAIN)
+    _launch(two, 2, *PLAIN, "tensor-adamw-plain", "tensor-adamw-resume")
+    return {"one": one, "two": two}
+
+
+@pytest.mark.parametrize("run", PLAIN)
+def test_two_gloo_processes_train_the_single_process_weights(runs, run):
+    one, two = runs["one"] / run, runs["two"] / run
     w1 = torch.load(one / "weights0.pt")
     w_rank0, w_rank1 = torch.load(two / "weights0.pt"), torch.load(two / "weights1.pt")
+    torch.manual_seed(0)
     start = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3))
     assert _max_diff(w_rank0, w_rank1) == 0.0  # DDP keeps the replicas identical
     assert _max_diff(w1, w_rank0) < 1e-6
@@ -141,24 +163,25 @@ def test_two_gloo_processes_train_the_single_process_weights(tmp_path, loader_ki
         for r1, r2 in zip(h1, h2, strict=True):
             for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
                 assert r2[key] == pytest.approx(r1[key], abs=1e-6), key
+    assert sorted(p.name for p in two.glob("*.pt")) == ["ckpt.pt", "weights0.pt", "weights1.pt"]
 
-    # written once, by rank 0: rank 1 called the writers after rank 0 and changed nothing
+
+def test_results_and_checkpoints_are_written_once_by_rank_0(runs):
+    two = runs["two"]
+    # rank 1 called the writers after rank 0 (a barrier between) and changed nothing
     record = json.loads((two / "results" / "ddp.check.json").read_text())
     assert record["metrics"]["rank"]["values"] == [0.0]
     assert sorted(p.name for p in (two / "results").iterdir()) == ["ddp.check.json", "ddp.check.md", "index.md"]
     assert torch.load(two / "mark.pt")["writer"] == 0
-    assert sorted(p.name for p in two.glob("*.pt")) == ["ckpt.pt", "mark.pt", "weights0.pt", "weights1.pt"]
 
 
-def test_resume_after_a_kill_under_ddp_gives_the_uninterrupted_weights(tmp_path):
-    plain, resumed = tmp_path / "plain", tmp_path / "resumed"
-    plain.mkdir()
-    resumed.mkdir()
-    _launch(plain, 2, "tensor", "adamw", "plain")
-    _launch(resumed, 2, "tensor", "adamw", "resume")
+def test_resume_after_a_kill_under_ddp_gives_the_uninterrupted_weights(runs):
+    plain, resumed = runs["two"] / "tensor-adamw-plain", runs["two"] / "tensor-adamw-resume"
     for rank in (0, 1):
         assert _max_diff(torch.load(plain / f"weights{rank}.pt"), torch.load(resumed / f"weights{rank}.pt")) == 0.0
-    assert json.loads((resumed / "history0.json").read_text()) != []
+        assert json.loads((plain / f"history{rank}.json").read_text())[-1]["train_loss"] == pytest.approx(
+            json.loads((resumed / f"history{rank}.json").read_text())[-1]["train_loss"], abs=0)
+        assert json.loads((resumed / f"resumed{rank}.json").read_text()) == [1, 2]  # it did not start over
     ckpt = torch.load(resumed / "ckpt.pt", weights_only=True)
     assert len(ckpt["rng_ranks"]) == 2  # each rank's RNG state, for an exact resume per rank
 

@@ -313,6 +313,8 @@ def fit(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg, s, steps_per_epoch))
     bf16 = use_bf16(cfg.amp_bf16, device)
     if world > 1:
+        if not hasattr(train, "shard"):
+            raise TypeError(f"under torchrun fit shards a TensorLoader or EpochLoader; got {type(train).__name__}")
         sizes = _global_batch_sizes(train)
         if min(sizes) < world:
             raise ValueError(f"a training batch of {min(sizes)} samples cannot be split over {world} processes: "
