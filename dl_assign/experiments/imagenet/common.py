@@ -16,7 +16,6 @@ cores, through ``engine.fit`` with the crop + flip transform: base 1.60, 4 x 2 c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
@@ -232,6 +231,3 @@ def best_stored(task: str) -> dict | None:
                         "experiment": meta.get("experiment"), "budget": meta.get("budget"), "seed": meta.get("seed")}
     return best
 
-
-def root_of(cfg: ImageNetConfig) -> Path:
-    return miniimagenet.locate() if cfg.dataset == "mini-imagenet" else tinyimagenet.locate()
