@@ -322,7 +322,11 @@ def fit(
 
     history: list[dict] = []
     start_epoch, best_loss, best_state, bad_epochs, train_seconds = 0, math.inf, None, 0, 0.0
-    if resume and checkpoint is not None and (state := load_checkpoint(checkpoint)) is not None:
+    state = None
+    if resume and checkpoint is not None:
+        # under DDP rank 0 reads its checkpoint and sends it: other nodes need no shared filesystem
+        state = load_checkpoint(checkpoint) if world == 1 else distributed.on_main(lambda: load_checkpoint(checkpoint))
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
