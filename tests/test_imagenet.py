@@ -234,6 +234,7 @@ def test_experiments_on_real_data(need_data, tmp_path, monkeypatch):
     best = registry.get("imagenet.cnn_best").run("smoke", results_dir=tmp_path, progress=False)
     m = {k: v["mean"] for k, v in best["metrics"].items()}
     assert 0 <= m["test_accuracy"] <= m["test_top5"] <= 1 and m["params"] > 0
+    assert 0 <= m["test_accuracy_no_tta"] <= m["test_top5_no_tta"] <= 1 and "flip TTA" in best["notes"]
     assert "From scratch" in best["notes"] and (tmp_path / "imagenet.cnn_best.gallery.png").is_file()
     assert ic.best_stored("imagenet.tiny100") is not None
     second = occ.run("smoke", results_dir=tmp_path, progress=False)
