@@ -9,8 +9,8 @@ separately: they must equal the summary generated from the model again. Every ot
 equal one of the numeric values of the results JSONs of the report's own experiments (artifacts
 excluded: thousands of curve points and predictions would let almost any 4-digit number through,
 and the reports render none), formatted as the reports format them (``reports.num``,
-``results.fmt_metric``), or be a token of a string stored there (an experiment's own notes, which
-it rendered from its measurements).
+``results.fmt_metric``, ``:g`` for config values), or be a token of a string stored there (an
+experiment's own notes, which it rendered from its measurements).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def allowed_numbers(results_dir: Path, names=None) -> set[str]:
             if isinstance(leaf, int | float):
                 allowed.add(reports.num(leaf))
                 allowed.add(fmt_number(float(leaf)))
+                allowed.add(f"{leaf:g}")  # config values
             elif isinstance(leaf, str):
                 allowed.update(_numbers(leaf))
     return allowed

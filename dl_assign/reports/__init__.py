@@ -3,8 +3,9 @@
 ``dl-assign report --assignment NAME`` writes ``results/reports/<name>.md`` and a self-contained
 ``<name>.html`` (figures embedded as base64). Every measured number comes from a results record,
 formatted by :func:`num` / ``results.fmt_metric``; the prose in :mod:`.assignments` carries none.
-A question whose result is missing shows a MISSING marker (red in the HTML) and the command that
-produces it, so a report fills in by itself when the result lands.
+Config values are printed with ``:g`` (``0.05``). A question whose result is missing shows a
+MISSING marker (red in the HTML) and the command that produces it, so a report fills in by itself
+when the result lands.
 
 Where numbers may appear outside the results: headings (the assignment's own part numbers), code
 (commands, file and config names) and the architecture blocks between ``<!-- architecture: NAME -->``
@@ -41,17 +42,21 @@ def num(x) -> str:
 
 
 def _value(v) -> str:
+    """A config value as the run set it: ``0.05``, ``[24, 48]`` -> ``24, 48``, strings as code."""
     if isinstance(v, list | tuple):
         return ", ".join(_value(x) for x in v)
     if isinstance(v, int | float) and not isinstance(v, bool):
-        return num(v)
+        return f"{v:g}"
     return f"`{v}`"
 
 
 def _metric(m: dict) -> str:
     if m["mean"] is None:
         return "n/a"
-    if len(m["values"]) > 1 and all(isinstance(v, int | float) for v in m["values"]):
+    values = m["values"]
+    if len(set(values)) == 1 and isinstance(values[0], int | float) and float(values[0]).is_integer():
+        return num(values[0])  # a count, the same on every seed (parameters, images)
+    if len(values) > 1 and all(isinstance(v, int | float) for v in values):
         return fmt_metric(m)
     return num(m["mean"])
 
