@@ -179,3 +179,16 @@ def test_cli_writes_the_reports(tmp_path):
     assert sorted(p.name for p in (results / "reports").iterdir()) == ["gender.html", "gender.md"]
     assert main(["report", "--results-dir", str(results), "--assignment", "all"]) == 0
     assert len(list((results / "reports").glob("*.md"))) == len(reports.ASSIGNMENTS)
+
+
+def test_html_subset_by_hand(tmp_path):
+    from dl_assign.reports.html import to_html
+
+    md = ("# T\n\nA **`x`** and `a*b*c`, *em*, [l](u.md), **MISSING**, <b>\n\n| h | k |\n|---|---|\n| 1 | `2` |\n\n"
+          "- one\n- two\n\n```bash\nrun <x>\n```\n")
+    body = to_html(md, title="t", base=tmp_path).split("<body>\n", 1)[1]
+    assert body == (
+        "<h1>T</h1>\n<p>A <strong><code>x</code></strong> and <code>a*b*c</code>, <em>em</em>, "
+        '<a href="u.md">l</a>, <span class="missing">MISSING</span>, &lt;b&gt;</p>\n'
+        "<table><thead><tr><th>h</th><th>k</th></tr></thead><tbody><tr><td>1</td><td><code>2</code></td></tr>"
+        "</tbody></table>\n<ul><li>one</li><li>two</li></ul>\n<pre><code>run &lt;x&gt;</code></pre>\n</body></html>\n")

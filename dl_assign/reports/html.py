@@ -28,27 +28,26 @@ def _image(alt: str, src: str, base: Path) -> str:
 
 
 def _inline(text: str, base: Path) -> str:
-    parts = re.split(r"(`[^`]*`)", text)  # code spans are left alone
-    out = []
+    codes: list[str] = []  # code spans and images are set aside first, so **`x`** and links work around them
     images: list[str] = []
 
-    def keep(m):
+    def code(m):
+        codes.append(f"<code>{html.escape(m[1])}</code>")
+        return f"\1{len(codes) - 1}\1"
+
+    def image(m):
         images.append(_image(m[1], m[2], base))
         return f"\0{len(images) - 1}\0"
 
-    for part in parts:
-        if part.startswith("`") and part.endswith("`") and len(part) >= 2:
-            out.append(f"<code>{html.escape(part[1:-1])}</code>")
-            continue
-        part = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", keep, part)
-        part = html.escape(part, quote=False)
-        part = part.replace("**MISSING**", '<span class="missing">MISSING</span>')
-        part = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", part)
-        part = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", part)
-        part = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r'<a href="\2">\1</a>', part)
-        part = re.sub(r"\0(\d+)\0", lambda m: images[int(m[1])], part)
-        out.append(part)
-    return "".join(out)
+    text = re.sub(r"`([^`]*)`", code, text)
+    text = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", image, text)
+    text = html.escape(text, quote=False)
+    text = text.replace("**MISSING**", '<span class="missing">MISSING</span>')
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", text)
+    text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r'<a href="\2">\1</a>', text)
+    text = re.sub(r"\0(\d+)\0", lambda m: images[int(m[1])], text)
+    return re.sub(r"\x01(\d+)\x01", lambda m: codes[int(m[1])], text)
 
 
 def _cells(line: str) -> list[str]:
