@@ -78,6 +78,7 @@ WORKER = textwrap.dedent('''
         torch.save({k: v.clone() for k, v in net.state_dict().items()}, os.path.join(out, f"weights{rank}.pt"))
         with open(os.path.join(out, f"history{rank}.json"), "w") as fh:
             json.dump(history, fh)
+        torch.save(torch.rand(4), os.path.join(out, f"draw{rank}.pt"))  # what dropout would draw next
         if rank == 0:
             assert load_checkpoint(ckpt)["epoch"] == 2
 
@@ -163,7 +164,10 @@ def test_two_gloo_processes_train_the_single_process_weights(runs, run):
         for r1, r2 in zip(h1, h2, strict=True):
             for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
                 assert r2[key] == pytest.approx(r1[key], abs=1e-6), key
-    assert sorted(p.name for p in two.glob("*.pt")) == ["ckpt.pt", "weights0.pt", "weights1.pt"]
+    assert sorted(p.name for p in two.glob("weights*.pt")) == ["weights0.pt", "weights1.pt"]
+    # rank 0 draws what the single process draws; rank 1 its own numbers (augmentations, dropout)
+    assert torch.equal(torch.load(one / "draw0.pt"), torch.load(two / "draw0.pt"))
+    assert not torch.equal(torch.load(two / "draw0.pt"), torch.load(two / "draw1.pt"))
 
 
 def test_results_and_checkpoints_are_written_once_by_rank_0(runs):

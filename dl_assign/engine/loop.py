@@ -13,7 +13,8 @@ average is the global batch's mean gradient even when the last batch does not sp
 all-reduces the epoch's loss and accuracy sums. ``predict`` shards the loaders of this module and
 gathers the outputs back in order, so validation metrics are those of the whole set on every rank.
 Only rank 0 writes checkpoints (with every rank's RNG state, so a resume is exact per rank).
-BatchNorm keeps DDP's semantics: statistics of each rank's chunk, buffers broadcast from rank 0 at
+Ranks other than 0 reseed after the wrap, so random batch transforms and dropout masks differ per
+rank. BatchNorm keeps DDP's semantics: statistics of each rank's chunk, buffers broadcast from rank 0 at
 every forward, so a BatchNorm model is *not* the single-process model in a different order
 (convert it with ``nn.SyncBatchNorm.convert_sync_batchnorm`` on CUDA for global statistics).
 Without ``WORLD_SIZE`` none of this runs: the single-process code path is unchanged.
@@ -39,7 +40,7 @@ from dl_assign.engine import distributed
 from dl_assign.engine.checkpoint import load_checkpoint, save_checkpoint
 from dl_assign.engine.device import pick_device, use_bf16
 from dl_assign.engine.metrics import classification_metrics
-from dl_assign.engine.seeding import rng_state, set_rng_state
+from dl_assign.engine.seeding import rng_state, seed_everything, set_rng_state
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -344,6 +345,10 @@ def fit(
 
         # wraps after the resume: every rank loaded the same file; DDP also broadcasts rank 0's weights
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        if state is None and distributed.rank() > 0:
+            # every rank was seeded alike (same initial weights); from here on each draws its own random
+            # batch transforms and dropout masks instead of repeating rank 0's on other samples
+            seed_everything(torch.initial_seed() + 1_000_003 * distributed.rank())
     epochs = tqdm(range(start_epoch, cfg.epochs), desc=desc, unit="epoch",
                   disable=not progress or not distributed.is_main(),
                   initial=start_epoch, total=cfg.epochs, leave=False)
