@@ -104,3 +104,17 @@ def test_env_command_prints_capability_and_the_choice_of_auto(capsys):
     assert ("bf16-autocast" if native else "fp32") in out.split("amp_bf16=auto", 1)[1].splitlines()[0]
     for key in ("torch", "torchvision", "cpu capability", "blas", "data root", "model store"):
         assert key in out, key
+
+
+def test_bf16_probe_runs_when_first_called_under_no_grad_or_inference_mode():
+    """predict and the occlusion maps ask use_bf16('auto') inside no_grad: the probe's backward pass must still run."""
+    import torch
+
+    from dl_assign.engine import device
+
+    for ctx in (torch.no_grad, torch.inference_mode):
+        device.bf16_probe.cache_clear()
+        with ctx():
+            probe = device.bf16_probe("cpu")
+        assert probe.method in ("measured", "forced by DL_ASSIGN_NATIVE_BF16") and probe.native in (True, False)
+        assert probe.method != "measured" or probe.matmul_ratio > 0

@@ -189,8 +189,13 @@ def bf16_probe(device_type: str = "cpu") -> Bf16Probe:
         import torch
 
         return Bf16Probe("cuda", bool(torch.cuda.is_bf16_supported()), "cuda capability")
+    import torch
+
     t0 = time.perf_counter()
-    mm, cv = _measure_cpu()
+    # grad on even when the first caller is inside no_grad / inference_mode (predict, occlusion maps): the
+    # probe's conv step builds its layer and runs a backward pass
+    with torch.inference_mode(False), torch.enable_grad():
+        mm, cv = _measure_cpu()
     native = mm <= NATIVE_MAX_RATIO and cv <= NATIVE_MAX_RATIO
     return Bf16Probe("cpu", native, "measured", mm, cv, time.perf_counter() - t0)
 
