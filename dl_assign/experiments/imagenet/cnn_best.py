@@ -34,17 +34,19 @@ GREY_MAX_DIFF = 8  # an image is greyscale when no pixel's channels differ by mo
 class CNNBestConfig(ic.ImageNetConfig):
     """8 conv layers (4 stages 32-64-128-256 x 2), max pool after each stage, stride-2 first conv, one FC layer
     on a 2x2-pooled map, dropout 0.3; AdamW 2e-3 (half-epoch warm-up, cosine), weight decay 0.05, label
-    smoothing 0.1; random 4-px crops + flips; 6 epochs on all 45,000 training images; tested with flip TTA
+    smoothing 0.1; random 4-px crops + flips; 8 epochs on all 45,000 training images; tested with flip TTA
     (the plain score is recorded as ``test_accuracy_no_tta``).
 
     Why: the study's directions at its short budget (more conv layers, max pooling rather than strided
     convs, a stride-2 stem that quarters the cost at 64 px; see ``results/imagenet.cnn_study.md``), sized
-    to one standard seed: 45,000 x 6 image-epochs x 2.11 ms (measured, 1 thread, bf16, idle 2-core EPYC) = 570 s
-    (2.35 ms = 634 s with two other jobs running) + validation each epoch (~4 s) + test: 10-11 minutes a seed.
+    to one standard seed: 45,000 x 8 image-epochs x 2.11 ms (measured, 1 thread, bf16, idle 2-core EPYC) = 760 s
+    (2.35 ms = 846 s with two other jobs running) + validation each epoch (~4 s) + test: 13-15 minutes a seed,
+    inside the issue's 30. (6 epochs were the first design: 10-11 minutes, predicted 0.38-0.45 top-1, too
+    close to the 0.40 goal to spend the standard run on.)
     """
 
     convs_per_stage: int = 2
-    epochs: int = 6
+    epochs: int = 8
     seeds: Annotated[tuple[int, ...], Range(ge=0, min_len=1)] = (0, 1, 2)
     gallery: Annotated[int, Range(ge=1)] = 16  # misclassified test images shown (the most confident errors)
     # score the mean of the image's and its mirror's probabilities (test_accuracy); the plain score is recorded too
