@@ -50,12 +50,14 @@ class OcclusionConfig(ic.ImageNetConfig):
     max_box_share: Annotated[float, Range(gt=0, le=1)] = 0.5
     occlusion_batch: Annotated[int, Range(ge=1)] = 256  # occluded copies per forward
     epochs: int = 3
-    seeds: Annotated[tuple[int, ...], Range(ge=0, min_len=1)] = (0,)  # the seed picks the images
+    # the seed picks the images: three seeds are three draws of the 10 shown and the 200 scored test images
+    # (the model is the same), so the localisation ratio gets a mean ± std over image samples
+    seeds: Annotated[tuple[int, ...], Range(ge=0, min_len=1)] = (0, 1, 2)
 
     BUDGETS: ClassVar[dict] = {
-        "smoke": {"train_per_class": 3, "val_per_class": 1, "test_per_class": 3, "epochs": 1, "widths": (8, 16, 16, 32),
-                  "n_images": 4, "n_ratio": 12, "sweep": (8, 16), "sweep_images": 2, "window_stride": 8,
-                  "max_box_share": 1.0, "batch_size": 64},
+        "smoke": {"seeds": (0,), "train_per_class": 3, "val_per_class": 1, "test_per_class": 3, "epochs": 1,
+                  "widths": (8, 16, 16, 32), "n_images": 4, "n_ratio": 12, "sweep": (8, 16), "sweep_images": 2,
+                  "window_stride": 8, "max_box_share": 1.0, "batch_size": 64},
         "full": {"n_ratio": 1000, "window_stride": 2},
     }
 
