@@ -74,3 +74,16 @@ def test_bad_trees_are_named(tmp_path, edit, match):
     (root / "val.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DatasetCorrupt, match=match):
         miniimagenet.read_items(root)
+
+
+def test_dl_assign_data_row(tmp_path, monkeypatch):
+    from dl_assign.data import miniimagenet, status
+
+    monkeypatch.setenv("DL_ASSIGN_DATA", str(tmp_path))
+    missing = miniimagenet.status()
+    assert not missing.found and "mini-imagenet-tools" in missing.how_to_get
+    _make_mini(tmp_path / "mini-imagenet")
+    row = next(s for s in status() if s.name == "mini-imagenet")
+    assert row.found and row.location == str(tmp_path / "mini-imagenet")
+    n = len(miniimagenet.read_items(tmp_path / "mini-imagenet"))
+    assert f"{n:,} images" in row.size

@@ -57,7 +57,14 @@ def register_dataset(name: str):
 
 
 def _load_modules() -> None:
-    from dl_assign.data import faces, fashion, ip102, sine, tinyimagenet  # noqa: F401  (registers their status functions)
+    from dl_assign.data import (  # noqa: F401  (registers their status functions)
+        faces,
+        fashion,
+        ip102,
+        miniimagenet,
+        sine,
+        tinyimagenet,
+    )
 
 
 def dataset_names() -> list[str]:

@@ -22,7 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from dl_assign.data import DatasetCorrupt, DatasetMissing, data_root
+from dl_assign.data import (
+    DatasetCorrupt,
+    DatasetMissing,
+    DatasetStatus,
+    data_root,
+    folder_size,
+    human_size,
+    register_dataset,
+)
 
 NAME = "mini-imagenet"
 CSVS = ("train.csv", "val.csv", "test.csv")
@@ -152,3 +160,16 @@ def load_splits(root: Path | None = None, *, size: int = 84, split_seed: int = 0
     info = {"name": NAME, "source": str(root), "identity": f"sha256(train+val+test.csv)={digest}",
             "classes": len(wnids), "sizes": {k: len(v) for k, v in parts.items()}, "split_seed": split_seed}
     return MiniSplits(x, y, files, wnids, [words.get(w, w) for w in wnids], info)
+
+
+@register_dataset(NAME)
+def status() -> DatasetStatus:
+    """The ``dl-assign data`` row: found (with its size and image count) or where to put it."""
+    looked = [str(p) for p in candidate_dirs()]
+    try:
+        root = locate()
+    except DatasetMissing:
+        return DatasetStatus(NAME, False, "", looked, how_to_get=HOW_TO_GET)
+    items = read_items(root)
+    size = f"{human_size(folder_size(root))}, {len(items):,} images in {len({w for _, w in items})} classes"
+    return DatasetStatus(NAME, True, str(root), looked, size, "", HOW_TO_GET)
