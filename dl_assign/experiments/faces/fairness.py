@@ -337,12 +337,68 @@ def disparity_table(outputs, res: dict, prefix: str) -> str:
         if d["value"] is None:
             rows.append([label, "undefined: " + d.get("why_undefined", ""), "", "", "", ""])
             continue
-        sig = {True: "yes", False: "no", None: "–"}[d.get("significant")]
         small = " (a group is too small)" if d.get("small_group") else ""
         rows.append([label, _ms(outputs, f"{prefix}/{key}"), _ci(d), f"{d.get('p_value', float('nan')):.4f}",
-                     sig + small, f"{d['low_group']} / {d['high_group']}"])
+                     _significant_seeds(outputs, f"{prefix}/{key}") + small, f"{d['low_group']} / {d['high_group']}"])
     return markdown_table(["gap", "mean ± std over seeds", "seed 0 [95% bootstrap CI]", "seed 0 permutation p",
-                           "significant (p < 0.05)", "lowest / highest group"], rows)
+                           "significant (p < 0.05) in seeds", "lowest / highest group (seed 0)"], rows)
+
+
+def _significant_seeds(outputs, key: str) -> str:
+    ps = [o.metrics[f"{key}_p"] for o in outputs if f"{key}_p" in o.metrics]
+    return f"{sum(p < F.ALPHA for p in ps)} of {len(ps)}" if ps else "–"
+
+
+GENDER_NOTE = ("Gender is here both the predicted label and a sensitive feature: a gender group has one label only, so "
+               "its TPR (women) or FPR (men) is undefined, its selection rate is the share called female (female "
+               "recall for women, the error rate for men), and disparate impact / demographic parity between women "
+               "and men compare a correct with a wrong answer: large by design, not a bias finding. The meaningful "
+               "numbers are the **accuracy per group** (the recall of each gender) and, within one gender, TPR or "
+               "FPR across the other feature.")
+
+
+def findings(outputs: list[SeedResult]) -> str:
+    """The headline gaps in words, every number from the metrics (mean ± std over seeds, significant seeds)."""
+    m0 = outputs[0].metrics
+
+    def gap(key: str) -> str:
+        return f"{_ms(outputs, key, 3)} (p < 0.05 in {_significant_seeds(outputs, key)} seeds)"
+
+    def group(prefix: str, which: str) -> str:  # the seed-0 extreme groups of a gap
+        an = outputs[0].artifacts["analyses"][prefix]["disparities"][which]
+        return f"{an['low_group']} vs {an['high_group']}"
+
+    lines = ["## Findings (UTKFace test unless said; mean ± std over seeds)", ""]
+    eo_race = gap("erm/test_race/equal_opportunity_difference")
+    race0 = outputs[0].artifacts["analyses"]["erm/test_race"]
+    di0 = race0["disparities"]["disparate_impact"]
+    base = race0["groups"][di0["low_group"]]["base_rate"] / race0["groups"][di0["high_group"]]["base_rate"]
+    violated = sum(o.metrics.get("erm/test_race/four_fifths_violated", 0) for o in outputs)
+    lines.append(f"- **Race.** Equal opportunity difference (TPR gap) {eo_race}, lowest / highest "
+                 f"{group('erm/test_race', 'equal_opportunity_difference')} in seed 0; disparate impact "
+                 f"{gap('erm/test_race/disparate_impact')} (four-fifths rule violated in {violated:.0f} of "
+                 f"{len(outputs)} seeds; for comparison, the base-rate ratio of the same two groups, "
+                 f"{di0['low_group']} / {di0['high_group']}, is {base:.3f} in seed 0); accuracy difference "
+                 f"{gap('erm/test_race/accuracy_difference')} ({group('erm/test_race', 'accuracy_difference')}).")
+    lines.append(f"- **Race x gender.** Accuracy difference {gap('erm/test_race_gender/accuracy_difference')} "
+                 f"({group('erm/test_race_gender', 'accuracy_difference')}).")
+    lines.append(f"- **Age.** The largest gaps: accuracy difference {gap('erm/test_age/accuracy_difference')} "
+                 f"({group('erm/test_age', 'accuracy_difference')}), TPR gap "
+                 f"{gap('erm/test_age/equal_opportunity_difference')} "
+                 f"({group('erm/test_age', 'equal_opportunity_difference')}).")
+    lines.append(f"- **Gender.** Accuracy difference women vs men {gap('erm/test_gender/accuracy_difference')}; on "
+                 f"FairFace {gap('erm/fairface_gender/accuracy_difference')} "
+                 f"({group('erm/fairface_gender', 'accuracy_difference')}).")
+    lines.append(f"- **FairFace by age.** TPR gap {gap('erm/fairface_age/equal_opportunity_difference')} "
+                 f"({group('erm/fairface_age', 'equal_opportunity_difference')}).")
+    for arm, label in ARMS[1:]:
+        if f"mitigation/{arm}/accuracy_change" in m0:
+            tpr_gap = _ms(outputs, f"{arm}/test_race/equal_opportunity_difference", 3)
+            lines.append(f"- **{label}**: TPR gap by race {tpr_gap}"
+                         f" (change {_ms(outputs, f'mitigation/{arm}/equal_opportunity_difference_change', 3, True)}),"
+                         f" accuracy change {_ms(outputs, f'mitigation/{arm}/accuracy_change', 4, True)}, disparate "
+                         f"impact change {_ms(outputs, f'mitigation/{arm}/disparate_impact_change', 3, True)}.")
+    return "\n".join(lines)
 
 
 def _justification(ctx: RunContext, outputs) -> str:
@@ -397,7 +453,7 @@ def _report(cfg: FairnessConfig, outputs: list[SeedResult], ctx: RunContext) -> 
     val_rows = [[ARM_LABEL[a]] + [_ms(outputs, f"{a}/{k}") for k in ("val_accuracy", "val_f1", "val_auc",
                                                                      "test_accuracy", "test_auc", "fairface_accuracy")]
                 for a in ("erm", "balanced") if f"{a}/val_accuracy" in first.metrics]
-    parts = [SUMMARY, "## Model\n\n" + _justification(ctx, outputs),
+    parts = [SUMMARY, findings(outputs), "## Model\n\n" + _justification(ctx, outputs),
              f"Data: UTKFace {ctx.dataset.get('sizes', {}).get('train')} training faces (the same subset as the gender "
              f"experiments), every validation ({ctx.dataset.get('sizes', {}).get('val')}) and test "
              f"({ctx.dataset.get('sizes', {}).get('test')}) face, and {ctx.dataset.get('sizes', {}).get('fairface')} "
@@ -417,6 +473,8 @@ def _report(cfg: FairnessConfig, outputs: list[SeedResult], ctx: RunContext) -> 
             continue
         text = (f"## Fairness of the ERM model: {ANALYSIS_LABEL[name]}\n\nPer group, seed {cfg.seeds[0]} (threshold "
                 f"from validation):\n\n{group_table(an[key])}\n\nGaps:\n\n{disparity_table(outputs, an[key], key)}")
+        if "gender" in name:
+            text += "\n\n" + GENDER_NOTE
         if an[key]["undefined"]:
             text += "\n\nUndefined: " + "; ".join(f"{u['metric']} of {u['group']} ({u['why']})"
                                                   for u in an[key]["undefined"][:8]) + "."
