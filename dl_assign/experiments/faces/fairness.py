@@ -300,12 +300,13 @@ ETHICS = """## Limitations and ethics
 
 
 def _ms(outputs, key, digits=4, sign=False) -> str:
+    """Mean ± sample std over seeds (the results writer's std), or the one value."""
     vals = [o.metrics[key] for o in outputs if key in o.metrics]
     if not vals:
         return "–"
     fmt = f"{{:{'+' if sign else ''}.{digits}f}}"
     m = fmt.format(float(np.mean(vals)))
-    return m + (f" ± {float(np.std(vals)):.{digits}f}" if len(vals) > 1 else "")
+    return m + (f" ± {float(np.std(vals, ddof=1)):.{digits}f}" if len(vals) > 1 else "")
 
 
 def _ci(rec, rate=None, digits=3) -> str:
