@@ -192,3 +192,35 @@ def test_html_subset_by_hand(tmp_path):
         '<a href="u.md">l</a>, <span class="missing">MISSING</span>, &lt;b&gt;</p>\n'
         "<table><thead><tr><th>h</th><th>k</th></tr></thead><tbody><tr><td>1</td><td><code>2</code></td></tr>"
         "</tbody></table>\n<ul><li>one</li><li>two</li></ul>\n<pre><code>run &lt;x&gt;</code></pre>\n</body></html>\n")
+
+
+def test_inlined_figures_are_compacted_pngs_of_the_same_picture():
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    from dl_assign.reports.html import MAX_WIDTH, compact_png
+
+    rng = np.random.default_rng(0)
+    fig, ax = plt.subplots(figsize=(10, 4.5), dpi=200)  # 2000 x 900 px, antialiased: thousands of colours
+    ax.scatter(rng.normal(size=3000), rng.normal(size=3000), c=rng.random(3000), s=12, cmap="viridis")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    raw = buf.getvalue()
+    small = compact_png(raw)
+    assert compact_png(raw) == small and len(small) < len(raw)  # deterministic, and smaller
+    with Image.open(io.BytesIO(raw)) as im:
+        picture = np.asarray(im.convert("RGB")).astype(int)
+    with Image.open(io.BytesIO(small)) as im:
+        assert im.format == "PNG" and im.width == MAX_WIDTH and im.height == round(900 * MAX_WIDTH / 2000)
+        got = np.asarray(im.convert("RGB").resize((2000, 900)))
+    assert np.abs(got - picture).mean() < 8  # the same picture, scaled
+    tiny = io.BytesIO()
+    Image.new("RGB", (10, 10), (255, 255, 255)).save(tiny, "PNG")
+    assert compact_png(tiny.getvalue()) == tiny.getvalue()  # never larger than the original
