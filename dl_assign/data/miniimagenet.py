@@ -30,6 +30,7 @@ from dl_assign.data import (
     folder_size,
     human_size,
     register_dataset,
+    tinyimagenet,
 )
 
 NAME = "mini-imagenet"
@@ -97,19 +98,6 @@ def split_items(labels: np.ndarray, seed: int, fractions=SPLIT_FRACTIONS) -> dic
     return {k: np.sort(np.concatenate(v)) for k, v in out.items()}
 
 
-def read_words(root: Path) -> dict[str, str]:
-    """``{wnid: first name}`` from an optional ``words.txt`` beside the CSVs."""
-    path = root / "words.txt"
-    if not path.is_file():
-        return {}
-    out = {}
-    for line in path.read_text().splitlines():
-        wnid, _, names = line.partition("\t")
-        if wnid.strip():
-            out[wnid.strip()] = names.split(",")[0].strip() or wnid.strip()
-    return out
-
-
 @dataclass(frozen=True)
 class MiniSplits:
     """uint8 (N, 3, S, S) images and int64 labels per split (train / val / test), the class ids and names."""
@@ -155,7 +143,7 @@ def load_splits(root: Path | None = None, *, size: int = 84, split_seed: int = 0
         x[split] = torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()  # (N, 3, S, S) uint8
         y[split] = torch.from_numpy(labels[idx]).long()
         files[split] = [items[i][0] for i in idx]
-    words = read_words(root)
+    words = tinyimagenet.read_words(root)  # the same words.txt format (optional beside the CSVs)
     digest = hashlib.sha256(b"".join((root / n).read_bytes() for n in CSVS)).hexdigest()[:16]
     info = {"name": NAME, "source": str(root), "identity": f"sha256(train+val+test.csv)={digest}",
             "classes": len(wnids), "sizes": {k: len(v) for k, v in parts.items()}, "split_seed": split_seed}

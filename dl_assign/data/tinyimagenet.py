@@ -80,16 +80,8 @@ def read_wnids(root: Path) -> list[str]:
 
 
 def read_words(root: Path) -> dict[str, str]:
-    """``{wnid: first name}`` from ``words.txt`` (empty when the file is absent)."""
-    path = root / "words.txt"
-    if not path.is_file():
-        return {}
-    out = {}
-    for line in path.read_text().splitlines():
-        wnid, _, names = line.partition("\t")
-        if wnid.strip():
-            out[wnid.strip()] = names.split(",")[0].strip()
-    return out
+    """``{wnid: first name}`` from ``words.txt`` (the wnid when its line names nothing; empty without the file)."""
+    return {wnid: names[0] if names else wnid for wnid, names in read_names(root).items()}
 
 
 def read_names(root: Path) -> dict[str, list[str]]:
