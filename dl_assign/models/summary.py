@@ -24,14 +24,19 @@ def _shapes(out) -> str:
     return type(out).__name__
 
 
-def summarize(model: nn.Module, example: torch.Tensor) -> list[SummaryRow]:
-    """Run ``example`` through ``model`` (eval mode, no grad) and record every leaf's output shape."""
+def summarize(model: nn.Module, example: torch.Tensor, names=None) -> list[SummaryRow]:
+    """Run ``example`` through ``model`` (eval mode, no grad) and record every leaf's output shape.
+
+    ``names``: record these modules (dotted names) instead of the leaves; a container's ``module``
+    column is its class name, a leaf's its repr.
+    """
     rows: dict[str, SummaryRow] = {}
     hooks = []
     for name, module in model.named_modules():
-        if name and not any(True for _ in module.children()):
-            def hook(mod, _inputs, out, name=name):
-                rows.setdefault(name, SummaryRow(name, repr(mod), _shapes(out),
+        leaf = not any(True for _ in module.children())
+        if (name in names) if names is not None else (name and leaf):
+            def hook(mod, _inputs, out, name=name, leaf=leaf):
+                rows.setdefault(name, SummaryRow(name, repr(mod) if leaf else type(mod).__name__, _shapes(out),
                                                  sum(p.numel() for p in mod.parameters())))
             hooks.append(module.register_forward_hook(hook))
     was_training = model.training

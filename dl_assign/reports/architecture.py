@@ -112,8 +112,6 @@ BUILDERS: dict[str, Callable] = {
 
 def _rows(model, example) -> list[tuple[str, str, str, int]]:
     """(layer, module, output shape, parameters): the leaves, or the blocks at the deepest depth that fits."""
-    import torch
-
     from dl_assign.models.summary import summarize
 
     leaves = summarize(model, example)
@@ -123,25 +121,7 @@ def _rows(model, example) -> list[tuple[str, str, str, int]]:
         names = [n for n, _ in model.named_modules() if n and n.count(".") == depth - 1]
         if len(names) <= MAX_ROWS:
             break
-    rows: dict[str, tuple] = {}
-    hooks = []
-    for name, module in model.named_modules():
-        if name in names:
-            def hook(mod, _inputs, out, name=name):
-                shape = str(tuple(out.shape)) if isinstance(out, torch.Tensor) else type(out).__name__
-                kind = type(mod).__name__ if any(True for _ in mod.children()) else repr(mod)
-                rows.setdefault(name, (name, kind, shape, sum(p.numel() for p in mod.parameters())))
-            hooks.append(module.register_forward_hook(hook))
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(example)
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
-    return list(rows.values())
+    return [(r.layer, r.module, r.output, r.params) for r in summarize(model, example, names=set(names))]
 
 
 def architecture_md(record: dict) -> str | None:
