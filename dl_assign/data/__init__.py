@@ -56,6 +56,18 @@ def register_dataset(name: str):
     return decorate
 
 
+def located_status(name: str, looked, locate: Callable[[], Path], describe: Callable[[Path], tuple[str, str]],
+                   how_to_get: str) -> DatasetStatus:
+    """The ``dl-assign data`` row of a dataset found by ``locate()``: ``describe(root) -> (size, identity)``."""
+    looked = [str(p) for p in looked]
+    try:
+        root = locate()
+    except DatasetMissing:
+        return DatasetStatus(name, False, "", looked, how_to_get=how_to_get)
+    size, identity = describe(root)
+    return DatasetStatus(name, True, str(root), looked, size, identity, how_to_get)
+
+
 def _load_modules() -> None:
     from dl_assign.data import (  # noqa: F401  (registers their status functions)
         faces,

@@ -19,6 +19,7 @@ from dl_assign.data import (
     data_root,
     folder_size,
     human_size,
+    located_status,
     register_dataset,
 )
 
@@ -135,15 +136,14 @@ def info(root: Path) -> dict:
             "classes": len(read_classes(root))}
 
 
-@register_dataset(NAME)
-def status() -> DatasetStatus:
-    looked = [str(p) for p in candidate_dirs()]
-    try:
-        root = locate()
-    except DatasetMissing:
-        return DatasetStatus(NAME, False, "", looked, how_to_get=HOW_TO_GET)
+def _describe(root: Path) -> tuple[str, str]:
     meta = info(root)
     counts = {s: sum(1 for line in (root / f"{s}.txt").read_text().splitlines() if line.strip()) for s in SPLITS}
     size = f"{human_size(folder_size(root / 'images'))}, {meta['classes']} classes, " + \
         "/".join(str(counts[s]) for s in SPLITS) + " train/val/test"
-    return DatasetStatus(NAME, True, str(root), looked, size, meta["identity"], HOW_TO_GET)
+    return size, meta["identity"]
+
+
+@register_dataset(NAME)
+def status() -> DatasetStatus:
+    return located_status(NAME, candidate_dirs(), locate, _describe, HOW_TO_GET)

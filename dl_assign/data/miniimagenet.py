@@ -29,6 +29,7 @@ from dl_assign.data import (
     data_root,
     folder_size,
     human_size,
+    located_status,
     register_dataset,
     tinyimagenet,
 )
@@ -150,14 +151,14 @@ def load_splits(root: Path | None = None, *, size: int = 84, split_seed: int = 0
     return MiniSplits(x, y, files, wnids, [words.get(w, w) for w in wnids], info)
 
 
+def _describe(root: Path) -> tuple[str, str]:
+    items = read_items(root)
+    digest = hashlib.sha256("".join((root / c).read_text() for c in CSVS).encode()).hexdigest()[:16]
+    return (f"{human_size(folder_size(root))}, {len(items):,} images in {len({w for _, w in items})} classes",
+            f"sha256(csvs)={digest}")
+
+
 @register_dataset(NAME)
 def status() -> DatasetStatus:
     """The ``dl-assign data`` row: found (with its size and image count) or where to put it."""
-    looked = [str(p) for p in candidate_dirs()]
-    try:
-        root = locate()
-    except DatasetMissing:
-        return DatasetStatus(NAME, False, "", looked, how_to_get=HOW_TO_GET)
-    items = read_items(root)
-    size = f"{human_size(folder_size(root))}, {len(items):,} images in {len({w for _, w in items})} classes"
-    return DatasetStatus(NAME, True, str(root), looked, size, "", HOW_TO_GET)
+    return located_status(NAME, candidate_dirs(), locate, _describe, HOW_TO_GET)

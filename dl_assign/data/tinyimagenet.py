@@ -34,6 +34,7 @@ from dl_assign.data import (
     data_root,
     folder_size,
     human_size,
+    located_status,
     register_dataset,
 )
 
@@ -319,15 +320,13 @@ def info(root: Path) -> dict:
             "classes": len(read_wnids(root))}
 
 
-@register_dataset(NAME)
-def status() -> DatasetStatus:
-    looked = [str(p) for p in candidate_dirs()]
-    try:
-        root = locate()
-    except DatasetMissing:
-        return DatasetStatus(NAME, False, "", looked, how_to_get=HOW_TO_GET)
+def _describe(root: Path) -> tuple[str, str]:
     meta = info(root)
     n_val = sum(1 for line in (root / "val" / "val_annotations.txt").read_text().splitlines() if line.strip())
     val_size = human_size(folder_size(root / "val" / "images"))
-    size = f"{val_size} (val), {meta['classes']} classes, {n_val} boxed val images"
-    return DatasetStatus(NAME, True, str(root), looked, size, meta["identity"], HOW_TO_GET)
+    return f"{val_size} (val), {meta['classes']} classes, {n_val} boxed val images", meta["identity"]
+
+
+@register_dataset(NAME)
+def status() -> DatasetStatus:
+    return located_status(NAME, candidate_dirs(), locate, _describe, HOW_TO_GET)
