@@ -168,7 +168,9 @@ def test_every_study_cell_changes_what_its_name_says():
             assert c.epochs != cfg.epochs
         elif factor == "stride":
             assert c.stride != cfg.stride
-    assert set(cnn_study.FACTORIAL.values()) <= set(cnn_study.CELLS)
+        elif factor == "depth x epochs":
+            assert c.epochs == 2 * cfg.epochs and model.conv_layers != base.conv_layers
+    assert set(cnn_study.FACTORIAL.values()) | set(cnn_study.LENGTH_FACTORIAL.values()) <= set(cnn_study.CELLS)
     assert {f for f, _, _ in cnn_study.CELLS.values()} >= set(cnn_study.FACTORS)
 
 
@@ -249,7 +251,8 @@ def test_experiments_on_real_data(need_data, tmp_path, monkeypatch):
 def test_study_writes_the_table_and_a_plot_per_factor(need_data, tmp_path, monkeypatch):
     need_data("tiny-imagenet")
     monkeypatch.setenv("DL_ASSIGN_CACHE", str(tmp_path / "cache"))
-    cells = ("base", "conv2", "conv8", "nopool", "conv8_nopool", "conv2_nopool")
+    cells = ("base", "conv2", "conv8", "nopool", "conv8_nopool", "conv2_nopool", "epochs_double", "conv2_long",
+             "conv8_long")
     rec = registry.get("imagenet.cnn_study").run("smoke", {"cells": ",".join(cells), "seeds": "0,1"},
                                                  results_dir=tmp_path, progress=False)
     md = (tmp_path / "imagenet.cnn_study.md").read_text()
@@ -257,5 +260,7 @@ def test_study_writes_the_table_and_a_plot_per_factor(need_data, tmp_path, monke
         assert f"| {cnn_study.CELLS[key][0]} | {cnn_study.CELLS[key][1]} |" in md
         assert len(rec["metrics"][f"{key}/val_top1"]["values"]) == 2
     assert "Depth x downsampling" in md and "From scratch" in md and "±" in md
+    assert "Depth x training length" in md and "8 conv minus 4 conv layers" in md
+    assert rec["metrics"]["length_factorial_cells"]["mean"] == 6 and rec["metrics"]["conv8_long/epochs"]["mean"] == 2
     assert rec["metrics"]["factorial_cells"]["mean"] == 6 and rec["metrics"]["conv8/conv_layers"]["mean"] == 8
     assert (tmp_path / "imagenet.cnn_study.factors.png").is_file()

@@ -1,5 +1,6 @@
 """``imagenet.cnn_study``: the six parameters of the seed (conv layers, FC layers, filters, max pooling, epochs,
-stride), one factor at a time around a base CNN, plus depth x pooling as a small factorial; scored on VALIDATION.
+stride), one factor at a time around a base CNN, plus two small factorials where factors interact, depth x
+pooling and depth x training length (does depth pay once it trains longer?); scored on VALIDATION.
 
 Every cell trains the configurable CNN (``models/imagenet_cnn.py``) from scratch on the same seeded
 per-class training subset of Tiny-ImageNet-100 (``train_per_class`` images of each of the 100 classes)
@@ -47,12 +48,21 @@ CELLS: dict[str, tuple[str, str, Callable]] = {
                      lambda c: {"convs_per_stage": 2, "pool": _all(c, False)}),
     "conv2_nopool": ("depth x pooling", "2 conv layers, no max pooling",
                      lambda c: {"widths": c.widths[:2], "pool": (False, False), "convs_per_stage": 1}),
+    "conv2_long": ("depth x epochs", "2 conv layers, epochs x2",
+                   lambda c: {"widths": c.widths[:2], "pool": c.pool[:2], "convs_per_stage": 1,
+                              "epochs": 2 * c.epochs}),
+    "conv8_long": ("depth x epochs", "8 conv layers, epochs x2",
+                   lambda c: {"convs_per_stage": 2, "epochs": 2 * c.epochs}),
 }
 FACTORS = ("conv layers", "FC layers", "filters", "max pooling", "epochs", "stride")
 # the factorial: (depth cell, pooling) -> cell key
 FACTORIAL = {("2 conv", "max pool"): "conv2", ("4 conv", "max pool"): "base", ("8 conv", "max pool"): "conv8",
              ("2 conv", "strided"): "conv2_nopool", ("4 conv", "strided"): "nopool",
              ("8 conv", "strided"): "conv8_nopool"}
+# the second factorial: (depth cell, training length) -> cell key
+LENGTH_FACTORIAL = {("2 conv", "epochs x1"): "conv2", ("4 conv", "epochs x1"): "base", ("8 conv", "epochs x1"): "conv8",
+                    ("2 conv", "epochs x2"): "conv2_long", ("4 conv", "epochs x2"): "epochs_double",
+                    ("8 conv", "epochs x2"): "conv8_long"}
 
 
 @dataclass(frozen=True)
@@ -61,11 +71,12 @@ class CNNStudyConfig(ic.ImageNetConfig):
     on a 2x2-pooled map, dropout 0.3; AdamW 2e-3 (half-epoch warm-up, cosine), label smoothing 0.1,
     random crops (4 px) + flips; 4 epochs on 30 images a class (3,000), scored on 20 a class of validation.
 
-    Sizing (standard, <= 20 min for 14 cells x 3 seeds on the shared 2-core EPYC, 1 thread): measured ms
-    per training image-epoch (bf16, channels-last) idle / with two other jobs running: base 1.07 / 1.60,
-    8 conv layers 2.11 / 3.80, filters x2 - / 3.35, stride-1 first conv 3.22 / 4.43; all 14 cells are
-    ~18 base cells (epochs x2 doubles one), so a seed trains ~3,000 x 4 x 18 image-epochs: ~3.5 min idle,
-    ~5.8 min loaded, + ~15 s scoring; 3 seeds ~11-18 minutes.
+    Sizing (standard, 16 cells x 3 seeds on the shared 2-core EPYC, 1 thread): measured ms per training
+    image-epoch (bf16, channels-last) idle / with two other jobs running: base 1.07 / 1.60, 8 conv layers
+    2.11 / 3.80, filters x2 - / 3.35, stride-1 first conv 3.22 / 4.43; the 16 cells are ~23 base cells (the
+    epochs x2 cells double theirs), so a seed trains ~3,000 x 4 x 23 image-epochs: ~4.5 min idle, ~7.5 min
+    loaded, + ~15 s scoring; 3 seeds ~14-23 minutes (the 14 cells without the depth x epochs pair: 17 minutes
+    measured with two other jobs running).
     """
 
     cells: tuple[str, ...] = tuple(CELLS)
@@ -127,14 +138,16 @@ def study_table(cells: list[str], metrics: dict) -> str:
                            "MFLOP/image", "train s"], rows)
 
 
-def factorial_table(metrics: dict) -> str:
+def factorial_table(metrics: dict, table: dict | None = None, corner: str = "downsampling") -> str:
+    """Validation top-1 of a depth x (other factor) factorial (``FACTORIAL`` or ``LENGTH_FACTORIAL``)."""
     from dl_assign.results import markdown_table
 
+    table = FACTORIAL if table is None else table
     depths = ("2 conv", "4 conv", "8 conv")
     rows = []
-    for pool in ("max pool", "strided"):
-        rows.append([pool] + [_fmt(metrics, f"{FACTORIAL[(d, pool)]}/val_top1", 4) for d in depths])
-    return markdown_table(["downsampling \\ depth", *depths], rows)
+    for level in dict.fromkeys(other for _, other in table):
+        rows.append([level] + [_fmt(metrics, f"{table[(d, level)]}/val_top1", 4) for d in depths])
+    return markdown_table([f"{corner} \\ depth", *depths], rows)
 
 
 def _report(cfg: CNNStudyConfig, outputs: list[SeedResult], ctx: RunContext) -> str:
@@ -167,6 +180,14 @@ def _report(cfg: CNNStudyConfig, outputs: list[SeedResult], ctx: RunContext) -> 
             + study_table(cells, metrics))
     if all(f"{k}/val_top1" in metrics for k in FACTORIAL.values()):
         text += "\n\nDepth x downsampling (validation top-1):\n\n" + factorial_table(metrics)
+    if all(f"{k}/val_top1" in metrics for k in LENGTH_FACTORIAL.values()):
+        gain = {e: metrics[f"{LENGTH_FACTORIAL[('8 conv', e)]}/val_top1"]["mean"]
+                - metrics[f"{LENGTH_FACTORIAL[('4 conv', e)]}/val_top1"]["mean"] for e in ("epochs x1", "epochs x2")}
+        text += ("\n\nDepth x training length (validation top-1):\n\n"
+                 + factorial_table(metrics, LENGTH_FACTORIAL, "epochs")
+                 + f"\n\n8 conv minus 4 conv layers: {gain['epochs x1']:+.4f} at {cfg.epochs} epochs, "
+                 f"{gain['epochs x2']:+.4f} at {2 * cfg.epochs} (the deeper network's deficit at the short budget "
+                 f"{'shrinks' if gain['epochs x2'] > gain['epochs x1'] else 'does not shrink'} with longer training).")
     text += (f"\n\nBest cell on validation: **{CELLS[best][1]}** (top-1 {_fmt(metrics, f'{best}/val_top1', 4)}). "
              "'train s' is pure training time (no scoring); MFLOP/image is the forward pass of one 64x64 image "
              "(2 FLOPs per multiply-add, convolutions and linear layers). A short budget favours what trains "
@@ -187,5 +208,6 @@ def imagenet_cnn_study(cfg: CNNStudyConfig, seed: int, ctx: RunContext) -> SeedR
     metrics["cells"] = float(len(cfg.cells))
     metrics["factors_covered"] = float(len({CELLS[c][0] for c in cfg.cells} & set(FACTORS)))
     metrics["factorial_cells"] = float(sum(c in cfg.cells for c in FACTORIAL.values()))
+    metrics["length_factorial_cells"] = float(sum(c in cfg.cells for c in LENGTH_FACTORIAL.values()))
     return SeedResult(metrics, {"cells": list(cfg.cells), "n_train": len(data.y["train"]),
                                 "n_val": len(data.y["val"])})
