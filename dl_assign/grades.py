@@ -141,6 +141,34 @@ RUBRIC: tuple[Row, ...] = (
         "segment.cnn_features", "best_dbscan/clusters", {"smoke": 1.0, "standard": 2.0}, 2),
     Row("seed 000 3c: one 224x224 image segmented (features + K-means at the chosen K) in <= 100 ms",
         "segment.cnn_features", "speed_ms_224", {"smoke": 1000.0, "standard": 100.0}, 2, higher_is_better=False),
+    # seed 000 question 4 (issue 15): bias and fairness of a face-attribute model, 20 points, faces.fairness (gender
+    # model, female positive, on every UTKFace test face by race / age / gender / race x gender, FairFace by age and
+    # gender). Standard thresholds sit below the committed standard run (3 seeds, AMD EPYC AVX512-BF16): 6 analyses
+    # with >= 2 groups of >= 30 faces; val accuracy 0.880, F1 0.877, AUC 0.949; ERM TPR gap by race 0.073;
+    # ThresholdOptimizer TPR gap 0.031 (change -0.042, accuracy +0.0005); disparate impact by race 0.709. Smoke
+    # (256 training faces, 200 val / 200 test, 2 epochs): 5 analyses, val accuracy 0.745, F1 0.68, AUC 0.78; gaps
+    # noisy (TPR gap 0.5): the smoke rows only check that the analysis ran.
+    Row("seed 000 4: summary of what is analysed, with group sizes (analyses with >= 2 groups of >= 30 faces)",
+        "faces.fairness", "summary/analyses", {"smoke": 4, "standard": 6, "full": 6}, 2),
+    Row("seed 000 4: the justified model (improved CNN, from scratch): validation AUC", "faces.fairness", "val_auc",
+        {"smoke": 0.55, "standard": 0.93}, 3),
+    Row("seed 000 4: validation metric 1: accuracy", "faces.fairness", "val_accuracy",
+        {"smoke": 0.55, "standard": 0.86}, 3),
+    Row("seed 000 4: validation metric 2: F1 (female)", "faces.fairness", "val_f1",
+        {"smoke": 0.4, "standard": 0.85}, 2),
+    Row("seed 000 4: equal opportunity by race on the test split (TPR gap of the model, with interval and p)",
+        "faces.fairness", "erm/test_race/equal_opportunity_difference", {"smoke": 1.0, "standard": 0.15}, 2,
+        higher_is_better=False),
+    Row("seed 000 4: disparate impact by race on the test split (selection-rate ratio, four-fifths flagged)",
+        "faces.fairness", "erm/test_race/disparate_impact", {"smoke": 0.0, "standard": 0.6}, 2),
+    Row("seed 000 4: mitigation: ThresholdOptimizer (equal opportunity) TPR gap by race on test",
+        "faces.fairness", "erm_to/test_race/equal_opportunity_difference", {"smoke": 1.0, "standard": 0.06}, 3,
+        higher_is_better=False),
+    Row("seed 000 4: mitigation narrows the TPR gap against the same seed's plain model (change)",
+        "faces.fairness", "mitigation/erm_to/equal_opportunity_difference_change", {"smoke": 1.0, "standard": 0.0}, 1,
+        higher_is_better=False),
+    Row("seed 000 4: mitigation's accuracy cost (test accuracy change, ThresholdOptimizer)", "faces.fairness",
+        "mitigation/erm_to/accuracy_change", {"smoke": -0.2, "standard": -0.01}, 2),
     # seed 003 (issue 14): binary gender recognition from faces, 25 points; positive class female, thresholds
     # chosen on UTKFace validation. Smoke thresholds only check the pipeline (measured at smoke, 256 training
     # faces, 2 epochs; 128 test / 96 FairFace: baseline test AUC 0.752, accuracy 0.703; improved AUC 0.801;
