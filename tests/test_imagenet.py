@@ -144,6 +144,11 @@ def test_stored_cnn_rebuilds_with_the_same_outputs():
     torch.testing.assert_close(loaded(x), model(x))
     best = ic.best_stored("imagenet.tiny100")  # the better seed, not the latest version
     assert best["version"] == info.version and best["test_accuracy"] == pytest.approx(0.3)
+    by_val = store.save(model, task="imagenet.tiny100", name="cnn", builder="imagenet_cnn", builder_kwargs=kwargs,
+                        classes="abcd", preprocessing=ic.preprocessing(),
+                        metrics={"test_accuracy": 0.05, "val_accuracy": 0.2}, experiment="imagenet.cnn_best",
+                        budget="smoke", seed=2)
+    assert ic.best_stored("imagenet.tiny100")["version"] == by_val.version  # chosen on validation, never on test
     assert ic.best_stored("imagenet.tiny200") is None
 
 

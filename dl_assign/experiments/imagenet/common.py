@@ -210,7 +210,9 @@ def store_model(model: nn.Module, ctx, seed: int, data: ImageData, cfg: ImageNet
 
 def best_stored(task: str) -> dict | None:
     """The store's best ``imagenet_cnn`` model of ``task``: every complete version of every model, by its
-    recorded test accuracy (each seed of ``imagenet.cnn_best`` is one version; the best seed wins)."""
+    recorded VALIDATION accuracy (each seed of ``imagenet.cnn_best`` is one version; the best seed wins). The
+    test split only measures: choosing the seed by test accuracy would tune on it (a version without a
+    validation number ranks by test accuracy, after every version that has one)."""
     import json
     import math
 
@@ -225,9 +227,12 @@ def best_stored(task: str) -> dict | None:
                 continue
             if meta.get("builder") != "imagenet_cnn":
                 continue
-            acc = meta.get("metrics", {}).get("test_accuracy", -math.inf)
-            if best is None or acc > best["test_accuracy"]:
-                best = {"task": rec.task, "model": rec.model, "version": version, "test_accuracy": float(acc),
+            m = meta.get("metrics", {})
+            rank = ("val_accuracy" in m, m.get("val_accuracy", m.get("test_accuracy", -math.inf)))
+            if best is None or rank > best["rank"]:
+                best = {"task": rec.task, "model": rec.model, "version": version, "rank": rank,
+                        "val_accuracy": float(m.get("val_accuracy", math.nan)),
+                        "test_accuracy": float(m.get("test_accuracy", -math.inf)),
                         "experiment": meta.get("experiment"), "budget": meta.get("budget"), "seed": meta.get("seed")}
     return best
 

@@ -67,7 +67,8 @@ def _model(cfg: OcclusionConfig, data: ic.ImageData, seed: int, ctx: RunContext)
     if cfg.model == "auto" and (rec := ic.best_stored(data.task)) is not None:
         model, _ = store.load(rec["task"], rec["model"], rec["version"])
         return model, (f"store {rec['task']}/{rec['model']} v{rec['version']} ({rec['experiment']}, {rec['budget']} "
-                       f"budget, seed {rec['seed']}, test accuracy {rec['test_accuracy']:.4f})"), "store"
+                       f"budget, seed {rec['seed']}: the best validation accuracy, {rec['val_accuracy']:.4f}, of "
+                       f"the stored versions; its recorded test accuracy {rec['test_accuracy']:.4f})"), "store"
     why = "the model store holds no imagenet_cnn model" if cfg.model == "auto" else "model=train"
     model, history = ic.train(cfg, data, seed, ctx, desc=f"{ctx.experiment} fallback CNN", tag="fallback",
                               validate=False)
@@ -147,7 +148,8 @@ def _report(cfg: OcclusionConfig, outputs: list[SeedResult], ctx: RunContext) ->
     context = art["context_dominated"]
     context_text = ", ".join(f"{c['file']} ({c['true']}, {c['ratio']:.2f})" for c in context[:10]) or "none"
     shown_context = [s for s in art["shown"] if s["ratio"] < 1]
-    return (f"Model: {art['model']}; test accuracy {m['model_test_accuracy']:.4f}. {ic.FROM_SCRATCH}\n\n"
+    return (f"Model: {art['model']}; test accuracy here (no flip TTA) {m['model_test_accuracy']:.4f}. "
+            f"{ic.FROM_SCRATCH}\n\n"
             f"Window {cfg.window} px, stride {cfg.window_stride}, fill {cfg.fill} grey (pixel space, normalised like "
             f"the image); {int(m['images_shown'])} images shown (half right, half wrong, seed {cfg.seeds[0]}), "
             f"{int(m['images_scored'])} scored, all drawn among the {int(m['eligible_test_images'])} test images whose "
