@@ -132,13 +132,19 @@ def test_every_part_of_every_assignment_is_in_its_report(rendered):
             assert "## Ethics and limitations" in md and a.ethics in md
 
 
-def test_missing_results_are_shown_in_red_and_fill_in_when_they_land(tmp_path, rendered):
-    md, html = (p.read_text() for p in rendered["module4"])
+def test_missing_results_are_shown_in_red_and_fill_in_when_they_land(tmp_path):
+    # the committed results without Module 4's and the fairness experiment's: those questions show as missing
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for path in RESULTS.iterdir():
+        if path.is_file() and not path.name.startswith(("imagenet.", "faces.fairness.")):
+            shutil.copy(path, partial / path.name)
+    md, html = (p.read_text() for p in reports.write("module4", partial))
     for name in ("imagenet.cnn_study", "imagenet.cnn_best", "imagenet.occlusion"):
         assert f"### `{name}`\n\n**MISSING**" in md
     assert html.count('<span class="missing">MISSING</span>') >= 4
     assert ".missing{color:#c00" in html
-    fairness = rendered["assignment3"][0].read_text()
+    fairness = reports.write("assignment3", partial)[0].read_text()
     assert "### `faces.fairness`\n\n**MISSING**" in fairness
 
     # a result that lands is rendered generically: metrics with mean ± std, config, notes, figures
