@@ -131,14 +131,22 @@ def _report(cfg: OcclusionConfig, outputs: list[SeedResult], ctx: RunContext) ->
     caps = [f"{s['true']}\npred {s['pred']} ({'right' if s['correct'] else 'wrong'}), ratio {s['ratio']:.2f}"
             for s in art["shown"]]
     maps = [np.array(art["maps"][str(i)]) for i in idx]
-    attrs = [np.array(art["attributions"][str(i)]) for i in idx]
+    size = tuple(data.x["test"].shape[2:])
+
+    def attribution(conf, p_true, window, stride):  # the per-pixel drop, from a stored confidence map
+        return pixel_attribution(torch.as_tensor(conf), p_true, size, window, stride).numpy()
+
+    p_true = {s["index"]: s["p_true"] for s in art["shown"]}
+    attrs = [attribution(np.array(art["maps"][str(i)]), p_true[i], cfg.window, cfg.window_stride) for i in idx]
     title = f"{ctx.experiment}: {cfg.window}px grey window, stride {cfg.window_stride}"
     ctx.save_figure(vi.occlusion_rows(data.x["test"][idx], data.boxes[idx], maps, attrs, caps, cfg.window,
                                       cfg.window_stride, title=title), "maps")
     sw = [int(k) for k in art["sweep"]]
     pos = [idx.index(i) for i in sw]
     ctx.save_figure(vi.window_sweep(data.x["test"][sw], data.boxes[sw],
-                                    [{int(w): np.array(a) for w, a in art["sweep"][str(i)].items()} for i in sw],
+                                    [{int(w): attribution(np.array(c), p_true[i], int(w),
+                                                          min(cfg.window_stride, int(w)))
+                                      for w, c in art["sweep"][str(i)].items()} for i in sw],
                                     [caps[p].split("\n")[0] for p in pos],
                                     title=f"{ctx.experiment}: confidence drop per window size N"), "sweep")
     best_n = max(cfg.sweep, key=lambda w: np.nan_to_num(m[f"sweep_ratio_mean/{w}"], nan=-1.0))
@@ -202,22 +210,22 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
     scored = np.concatenate([shown, np.random.default_rng(seed + 1).choice(
         rest, min(len(rest), max(0, cfg.n_ratio - len(shown))), replace=False)]).astype(int)
     masks = _box_masks(boxes)
-    ratios, maps, attrs, p0s = {}, {}, {}, {}
+    ratios, maps, p0s = {}, {}, {}
     t0 = time.perf_counter()
     for i in tqdm(scored, desc=f"{ctx.experiment} maps", unit="image", disable=not ctx.progress):
         conf, p0, attr = _one(model, x[i], int(y[i]), cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch,
                               cfg.amp_bf16)
         ratios[int(i)] = localisation_ratio(attr, masks[i])
         if i in shown:
-            maps[int(i)], attrs[int(i)], p0s[int(i)] = conf.numpy(), attr.numpy(), p0
+            maps[int(i)], p0s[int(i)] = conf.numpy(), p0
     seconds = time.perf_counter() - t0
     sweep = {}
     for i in shown:
         sweep[int(i)] = {}
         for win in cfg.sweep:
-            _, _, attr = _one(model, x[i], int(y[i]), win, min(cfg.window_stride, win), cfg.fill, cfg.occlusion_batch,
-                              cfg.amp_bf16)
-            sweep[int(i)][win] = (localisation_ratio(attr, masks[i]), attr.numpy())
+            conf, _, attr = _one(model, x[i], int(y[i]), win, min(cfg.window_stride, win), cfg.fill,
+                                 cfg.occlusion_batch, cfg.amp_bf16)
+            sweep[int(i)][win] = (localisation_ratio(attr, masks[i]), conf.numpy())
     r_shown = np.array([ratios[int(i)] for i in shown])
     r_all = np.array([ratios[int(i)] for i in scored])
     metrics = {
@@ -238,7 +246,8 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
     artifacts = {"model": described, "origin": origin, "shown": per_image, "context_dominated": context[:20],
                  "context_dominated_count": len(context),
                  "maps": {str(i): np.round(maps[int(i)], 5).tolist() for i in shown},
-                 "attributions": {str(i): np.round(attrs[int(i)], 5).tolist() for i in shown},
+                 # confidence maps only: the per-pixel attributions are derived from them (pixel_attribution) when
+                 # the figures are drawn; stored too they made the record 7.9 MB
                  "sweep": {str(i): {str(w): np.round(sweep[int(i)][w][1], 5).tolist() for w in cfg.sweep}
                            for i in shown[:cfg.sweep_images]}}
     return SeedResult(metrics, artifacts)
