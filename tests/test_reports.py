@@ -230,3 +230,9 @@ def test_inlined_figures_are_compacted_pngs_of_the_same_picture():
     tiny = io.BytesIO()
     Image.new("RGB", (10, 10), (255, 255, 255)).save(tiny, "PNG")
     assert compact_png(tiny.getvalue()) == tiny.getvalue()  # never larger than the original
+
+
+@pytest.mark.parametrize("name", [a.name for a in reports.ASSIGNMENTS])
+def test_every_html_report_stays_under_2_mb(name, rendered):
+    """The pages are committed on every regeneration: figures are inlined compacted, not as they are."""
+    assert rendered[name][1].stat().st_size < 2_000_000
