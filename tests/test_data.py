@@ -132,3 +132,23 @@ def test_real_pests14(need_data):
 def test_status_table_covers_every_dataset():
     names = [s.name for s in data.status()]
     assert {"fashion-mnist", "ip102"} <= set(names)
+
+
+def test_one_training_transform_serves_every_family():
+    import torch
+
+    from dl_assign.data import augment
+    from dl_assign.experiments.faces import common as fc
+    from dl_assign.experiments.imagenet import common as ic
+    from dl_assign.experiments.pests import tensors as pt
+
+    x = torch.randint(0, 256, (6, 3, 20, 20), dtype=torch.uint8)
+    torch.manual_seed(0)
+    shared = augment.train_transform("shift", pad=3)(x)
+    for family in (lambda: fc.train_transform("shift", pad=3), lambda: pt.train_transform("shift", pad=3),
+                   lambda: ic.train_transform("crop", pad=3)):
+        torch.manual_seed(0)
+        assert torch.equal(family()(x), shared)  # the same transform under each family's name
+    assert torch.equal(augment.train_transform("none", pad=0)(x), augment.Normalize()(x))
+    with pytest.raises(ValueError, match="unknown augment 'shift'; choose crop, flip or none"):
+        ic.train_transform("shift", pad=3)

@@ -109,3 +109,25 @@ class PickView:
     def __call__(self, xb: torch.Tensor) -> torch.Tensor:  # (B, K, ...) -> (B, ...)
         pick = torch.randint(0, xb.shape[1], (xb.shape[0],))
         return xb[torch.arange(xb.shape[0]), pick]
+
+
+AUGMENTS = ("shift", "flip", "rrc", "none")
+
+
+def train_transform(augment: str, *, pad: int, crop_scale: float = 0.7, choices=AUGMENTS):
+    """THE training batch transform of every family: normalise, then ``augment`` (one of ``choices``).
+
+    ``shift``: random translation by up to ``pad`` px (mean-colour fill, 0 after normalising) + flip;
+    ``flip``: flips only; ``rrc``: random-resized crop (area ``crop_scale``..1, aspect 3/4..4/3) + flip;
+    ``none``: nothing.
+    """
+    if augment not in choices:
+        raise ValueError(f"unknown augment {augment!r}; choose {', '.join(choices[:-1])} or {choices[-1]}")
+    norm = Normalize()
+    if augment == "shift":
+        return Compose(norm, RandomShiftFlip(pad, flip=True, fill=0.0))
+    if augment == "flip":
+        return Compose(norm, RandomShiftFlip(0, flip=True))
+    if augment == "rrc":
+        return Compose(norm, RandomResizedCropFlip(scale=(crop_scale, 1.0)))
+    return norm

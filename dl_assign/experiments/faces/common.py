@@ -35,6 +35,7 @@ from dl_assign.data.augment import (  # noqa: F401  (the family's default normal
     RandomResizedCropFlip,
     RandomShiftFlip,
 )
+from dl_assign.data.augment import train_transform as augment_transform
 from dl_assign.engine import TensorLoader, TrainConfig, predict
 from dl_assign.engine import metrics as M
 from dl_assign.registry import RunContext, SeedResult
@@ -185,18 +186,9 @@ def _remember(t: FaceTensors) -> FaceTensors:
 
 
 def train_transform(augment: str, pad: int = 8, crop_scale: float = 0.7):
-    """Normalise, then ``augment``: ``shift`` (up to ``pad`` px, mean fill, + flip), ``flip``, ``rrc``
-    (random-resized crop of ``crop_scale``..1 of the area + flip) or ``none``."""
-    norm = Normalize()
-    if augment == "shift":
-        return Compose(norm, RandomShiftFlip(pad, flip=True, fill=0.0))
-    if augment == "flip":
-        return Compose(norm, RandomShiftFlip(0, flip=True))
-    if augment == "rrc":
-        return Compose(norm, RandomResizedCropFlip(scale=(crop_scale, 1.0)))
-    if augment == "none":
-        return norm
-    raise ValueError(f"unknown augment {augment!r}; choose shift, flip, rrc or none")
+    """Normalise, then ``augment`` (``data.augment.train_transform``): ``shift`` (up to ``pad`` px, mean fill,
+    + flip), ``flip``, ``rrc`` (random-resized crop of ``crop_scale``..1 of the area + flip) or ``none``."""
+    return augment_transform(augment, pad=pad, crop_scale=crop_scale)
 
 
 def eval_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> TensorLoader:

@@ -25,7 +25,8 @@ from torch import nn
 from dl_assign import store
 from dl_assign.config import Range
 from dl_assign.data import miniimagenet, tinyimagenet
-from dl_assign.data.augment import IMAGENET_MEAN, IMAGENET_STD, Compose, Normalize, RandomShiftFlip
+from dl_assign.data.augment import IMAGENET_MEAN, IMAGENET_STD, Normalize
+from dl_assign.data.augment import train_transform as augment_transform
 from dl_assign.engine import TensorLoader, TrainConfig, fit, predict
 from dl_assign.engine.metrics import logits_report
 from dl_assign.models.cnn5 import count_flops_per_image
@@ -156,16 +157,11 @@ def n_params(model: nn.Module) -> float:
 
 
 def train_transform(augment: str, pad: int):
-    """Normalise, then ``crop`` (a random crop of the image zero-padded by ``pad`` px after normalising,
-    i.e. mean-colour padding, + flip), ``flip`` or ``none``."""
-    norm = Normalize()
+    """Normalise, then ``crop`` (a random crop of the image zero-padded by ``pad`` px after normalising, i.e.
+    mean-colour padding, + flip: ``data.augment``'s ``shift``), ``flip`` or ``none``."""
     if augment == "crop":
-        return Compose(norm, RandomShiftFlip(pad, flip=True, fill=0.0))
-    if augment == "flip":
-        return Compose(norm, RandomShiftFlip(0, flip=True))
-    if augment == "none":
-        return norm
-    raise ValueError(f"unknown augment {augment!r}; choose crop, flip or none")
+        return augment_transform("shift", pad=pad)
+    return augment_transform(augment, pad=pad, choices=("crop", "flip", "none"))
 
 
 def eval_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> TensorLoader:

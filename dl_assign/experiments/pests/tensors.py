@@ -28,6 +28,7 @@ from dl_assign.data.augment import (  # noqa: F401  (the family's default normal
     RandomResizedCropFlip,
     RandomShiftFlip,
 )
+from dl_assign.data.augment import train_transform as augment_transform
 from dl_assign.engine import TensorLoader, TrainConfig, evaluate, fit
 from dl_assign.models.small_cnn import SmallCNN
 
@@ -71,22 +72,8 @@ def load(root: Path, size: int, *, train_limit: int = 0, seed: int = 0) -> PestT
 
 
 def train_transform(augment: str, crop_scale: float = 0.5, pad: int = 4):
-    """The training batch transform: normalise, then ``augment``.
-
-    ``rrc``: random-resized crop (area ``crop_scale``..1, aspect 3/4..4/3) + flip; ``shift``: random
-    translation by up to ``pad`` px (mean-colour fill, 0 after normalising) + flip; ``flip``: flips
-    only; ``none``: nothing.
-    """
-    norm = Normalize()
-    if augment == "rrc":
-        return Compose(norm, RandomResizedCropFlip(scale=(crop_scale, 1.0)))
-    if augment == "shift":
-        return Compose(norm, RandomShiftFlip(pad, flip=True, fill=0.0))
-    if augment == "flip":
-        return Compose(norm, RandomShiftFlip(0, flip=True))
-    if augment == "none":
-        return norm
-    raise ValueError(f"unknown augment {augment!r}; choose rrc, shift, flip or none")
+    """The training batch transform (``data.augment.train_transform``): ``rrc``, ``shift``, ``flip`` or ``none``."""
+    return augment_transform(augment, pad=pad, crop_scale=crop_scale, choices=("rrc", "shift", "flip", "none"))
 
 
 def train_loader(data: PestTensors, batch_size: int, seed: int, augment: str, crop_scale: float = 0.5,
