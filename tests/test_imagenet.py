@@ -248,6 +248,7 @@ def test_experiments_on_real_data(need_data, tmp_path, monkeypatch):
     art = second["artifacts"][0]
     assert art["origin"] == "store" and "imagenet.cnn_best" in art["model"]
     assert second["metrics"]["captum_max_abs_diff"]["mean"] <= 1e-5
+    assert second["metrics"]["methods_map_max_abs_diff"]["mean"] <= 1e-5  # incremental = batched
     assert len(art["shown"]) == occ.config("smoke").n_images
     for name in ("maps", "sweep"):
         assert (tmp_path / f"imagenet.occlusion.{name}.png").is_file()

@@ -49,6 +49,9 @@ class OcclusionConfig(ic.ImageNetConfig):
     n_ratio: Annotated[int, Range(ge=1)] = 200
     max_box_share: Annotated[float, Range(gt=0, le=1)] = 0.5
     occlusion_batch: Annotated[int, Range(ge=1)] = 256  # occluded copies per forward
+    # incremental: recompute only what each window changes (interpret.incremental; the same map, measured
+    # faster in benchmarks/bench_imagenet.py); batched: every occluded copy through the whole model
+    method: Literal["incremental", "batched"] = "incremental"
     epochs: int = 3
     # the seed picks the images: three seeds are three draws of the 10 shown and the 200 scored test images
     # (the model is the same), so the localisation ratio gets a mean ± std over image samples
@@ -94,23 +97,25 @@ def _box_masks(boxes: np.ndarray, size: int = 64) -> torch.Tensor:
     return masks
 
 
-def _one(model, image, target, window, stride, fill, batch, amp_bf16="off"):
+def _one(model, image, target, window, stride, fill, batch, amp_bf16="off", method="incremental"):
     conf = occlusion_map(model, image, target, window, stride, fill, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                         batch_size=batch, amp_bf16=amp_bf16, channels_last=True)
+                         batch_size=batch, amp_bf16=amp_bf16, channels_last=True, method=method)
     p0 = target_probability(model, image, target, amp_bf16=amp_bf16)
     return conf, p0, pixel_attribution(conf, p0, tuple(image.shape[1:]), window, stride)
 
 
 def _captum_check(model, image, target, cfg) -> dict[str, float]:
-    """On one image: max |ours - captum| of the fp32 per-pixel attribution (the test asserts <= 1e-5), and max
-    |map in the run's precision - fp32 map| (what bf16 autocast changes in p(true))."""
+    """On one image: max |ours - captum| of the fp32 per-pixel attribution from the run's method (the test
+    asserts <= 1e-5), max |incremental - batched| of the fp32 maps, and max |map in the run's precision -
+    fp32 map| (what bf16 autocast changes in p(true))."""
     from captum.attr import Occlusion
 
     from dl_assign.interpret import fill_value
 
-    exact, _, ours = _one(model, image, target, cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch)
-    fast, _, _ = _one(model, image, target, cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch,
-                      cfg.amp_bf16)
+    args = (model, image, target, cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch)
+    exact, _, ours = _one(*args, method=cfg.method)
+    other, _, _ = _one(*args, method="batched" if cfg.method == "incremental" else "incremental")
+    fast, _, _ = _one(*args, cfg.amp_bf16, cfg.method)
     baseline = fill_value(cfg.fill, 3, IMAGENET_MEAN, IMAGENET_STD)[None].expand(1, *image.shape)
     with torch.no_grad():
         theirs = Occlusion(lambda x: torch.softmax(model(x), 1)).attribute(
@@ -118,6 +123,7 @@ def _captum_check(model, image, target, cfg) -> dict[str, float]:
             strides=(3, cfg.window_stride, cfg.window_stride),
             baselines=baseline, target=target, perturbations_per_eval=cfg.occlusion_batch)[0]
     return {"captum_max_abs_diff": float((theirs - ours[None]).abs().max()),
+            "methods_map_max_abs_diff": float((other - exact).abs().max()),
             "precision_map_max_abs_diff": float((fast - exact).abs().max())}
 
 
@@ -156,14 +162,19 @@ def _report(cfg: OcclusionConfig, outputs: list[SeedResult], ctx: RunContext) ->
     context = art["context_dominated"]
     context_text = ", ".join(f"{c['file']} ({c['true']}, {c['ratio']:.2f})" for c in context[:10]) or "none"
     shown_context = [s for s in art["shown"] if s["ratio"] < 1]
+    method = cfg.method if "methods_map_max_abs_diff" in m else "batched"  # records from before `method` ran batched
+    method_text = ("incremental: only what each window changes is recomputed, batched over the windows"
+                   if method == "incremental" else "batched: every occluded copy through the whole model")
+    methods_text = (f"; incremental and batched maps differ by at most {m['methods_map_max_abs_diff']:.1e}"
+                    if "methods_map_max_abs_diff" in m else "")
     return (f"Model: {art['model']}; test accuracy here (no flip TTA) {m['model_test_accuracy']:.4f}. "
             f"{ic.FROM_SCRATCH}\n\n"
             f"Window {cfg.window} px, stride {cfg.window_stride}, fill {cfg.fill} grey (pixel space, normalised like "
             f"the image); {int(m['images_shown'])} images shown (half right, half wrong, seed {cfg.seeds[0]}), "
             f"{int(m['images_scored'])} scored, all drawn among the {int(m['eligible_test_images'])} test images whose "
-            f"box covers <= {cfg.max_box_share:.0%} of the image. {m['ms_per_map']:.1f} ms per map (batched, "
-            f"{cfg.occlusion_batch} copies per forward). Per-pixel attribution vs captum `Occlusion` on one image: "
-            f"max |difference| {m['captum_max_abs_diff']:.1e} (fp32); the maps run in "
+            f"box covers <= {cfg.max_box_share:.0%} of the image. {m['ms_per_map']:.1f} ms per map ({method_text}, "
+            f"{cfg.occlusion_batch} copies per call). Per-pixel attribution vs captum `Occlusion` on one image: "
+            f"max |difference| {m['captum_max_abs_diff']:.1e} (fp32){methods_text}; the maps run in "
             f"{'bf16 autocast' if m['bf16'] else 'fp32'} (amp_bf16={cfg.amp_bf16}), channels-last, which moves p(true) "
             f"by at most {m['precision_map_max_abs_diff']:.1e} on that image.\n\n"
             + markdown_table(["file", "true", "predicted", "right", "p(true)", "box share", "localisation ratio"],
@@ -214,7 +225,7 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
     t0 = time.perf_counter()
     for i in tqdm(scored, desc=f"{ctx.experiment} maps", unit="image", disable=not ctx.progress):
         conf, p0, attr = _one(model, x[i], int(y[i]), cfg.window, cfg.window_stride, cfg.fill, cfg.occlusion_batch,
-                              cfg.amp_bf16)
+                              cfg.amp_bf16, cfg.method)
         ratios[int(i)] = localisation_ratio(attr, masks[i])
         if i in shown:
             maps[int(i)], p0s[int(i)] = conf.numpy(), p0
@@ -224,7 +235,7 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
         sweep[int(i)] = {}
         for win in cfg.sweep:
             conf, _, attr = _one(model, x[i], int(y[i]), win, min(cfg.window_stride, win), cfg.fill,
-                                 cfg.occlusion_batch, cfg.amp_bf16)
+                                 cfg.occlusion_batch, cfg.amp_bf16, cfg.method)
             sweep[int(i)][win] = (localisation_ratio(attr, masks[i]), conf.numpy())
     r_shown = np.array([ratios[int(i)] for i in shown])
     r_all = np.array([ratios[int(i)] for i in scored])
