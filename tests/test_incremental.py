@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from dl_assign.interpret import occlusion_map
-from dl_assign.interpret.incremental import check_supported, incremental_logits
+from dl_assign.interpret.incremental import check_supported, fold_batchnorm, incremental_logits
 from dl_assign.models.imagenet_cnn import ImageNetCNN
 
 
@@ -27,8 +27,9 @@ def _randomise_bn(model):
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.3, 0.3)
+            if m.affine:
+                m.weight.data.uniform_(0.5, 1.5)
+                m.bias.data.uniform_(-0.3, 0.3)
 
 
 def _pasted(image, patch, top, left):
@@ -85,9 +86,25 @@ def test_incremental_logits_equal_a_full_forward(specs, size, window, seed, n):
         patch = torch.randn(n, 3, window, window)
         top, left = torch.randint(0, size - window + 1, (n,)), torch.randint(0, size - window + 1, (n,))
         expected = model(_pasted(image, patch, top, left))
-        for channels_last in (False, True):
-            got = incremental_logits(model.features, model.head, image, patch, top, left, channels_last=channels_last)
+        for layers, channels_last in ((model.features, False), (model.features, True),
+                                      (fold_batchnorm(model.features), True)):
+            got = incremental_logits(layers, model.head, image, patch, top, left, channels_last=channels_last)
             torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_batchnorm_folds_into_the_conv_before_it_only():
+    torch.manual_seed(3)
+    features = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.BatchNorm2d(4),
+                             nn.Conv2d(4, 2, 1), nn.BatchNorm2d(2, affine=False))
+    _randomise_bn(features)
+    features.eval()
+    folded = fold_batchnorm(features)
+    assert [type(m).__name__ for m in folded] == ["Conv2d", "ReLU", "BatchNorm2d", "Conv2d"]
+    assert folded[0] is not features[0] and features[1] in list(features)  # the model itself is unchanged
+    x = torch.randn(2, 3, 9, 9)
+    with torch.no_grad():
+        torch.testing.assert_close(nn.Sequential(*folded)(x), features(x), atol=1e-5, rtol=1e-5)
+    assert len(fold_batchnorm(features.train())) == len(features)  # training BatchNorm is not folded
 
 
 def test_the_caller_tensors_are_left_alone():

@@ -53,10 +53,37 @@ def _geometry(layer: nn.Module) -> tuple[tuple[int, int], tuple[int, int], tuple
                     f"MaxPool2d, AvgPool2d and pointwise layers ({', '.join(t.__name__ for t in POINTWISE)})")
 
 
-def check_supported(features: nn.Sequential) -> None:
+def check_supported(features: nn.Sequential | list[nn.Module]) -> None:
     """Raise ``TypeError`` naming the first layer :func:`incremental_logits` cannot run."""
     for layer in features:
         _geometry(layer)
+
+
+def fold_batchnorm(features: nn.Sequential) -> list[nn.Module]:
+    """The layers of ``features``, each eval-mode BatchNorm2d folded into the Conv2d just before it.
+
+    ``bn(conv(x)) = conv'(x)`` with ``w' = w g / sqrt(v + eps)`` per output channel and ``b' = (b - m) g /
+    sqrt(v + eps) + beta``: one pass over the patches fewer, the same numbers up to rounding. The model's
+    own modules are left as they are (the folded convs are new modules).
+    """
+    out: list[nn.Module] = []
+    for layer in features:
+        conv = out[-1] if out and type(out[-1]) is nn.Conv2d else None
+        if (conv is None or not isinstance(layer, nn.BatchNorm2d) or layer.training or layer.running_var is None):
+            out.append(layer)
+            continue
+        with torch.no_grad():
+            scale = torch.rsqrt(layer.running_var + layer.eps)
+            if layer.affine:
+                scale = scale * layer.weight
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(layer.running_mean)
+            shift = (bias - layer.running_mean) * scale + (layer.bias if layer.affine else 0)
+            folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                               groups=conv.groups, device=conv.weight.device, dtype=conv.weight.dtype)
+            folded.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+            folded.bias.copy_(shift)
+        out[-1] = folded
+    return out
 
 
 def _unpadded(layer: nn.Module, region: torch.Tensor) -> torch.Tensor:
@@ -87,7 +114,7 @@ def _gather(original: torch.Tensor, patch: torch.Tensor, pr: torch.Tensor, pc: t
     """(B, C, R, Q) channels-last: ``original`` (C, H, W) at rows[b] x cols[b], ``patch[b]`` pasted at (pr[b], pc[b]).
 
     ``rows`` (B, R) and ``cols`` (B, Q) index ``original``; ``patch`` (B, C, h, w) covers rows pr[b]..pr[b]+h-1.
-    One ``index_select`` of channel vectors from a table holding the original's pixels then every patch's,
+    One gather of channel vectors from a table holding the original's pixels then every patch's,
     so the result is channels-last with no copy (what the channels-last convolutions read).
     """
     n, c, h, w = patch.shape
@@ -98,16 +125,19 @@ def _gather(original: torch.Tensor, patch: torch.Tensor, pr: torch.Tensor, pc: t
     from_patch = (height * width + torch.arange(n, device=patch.device)[:, None, None] * (h * w)
                   + dr[:, :, None] * w + dc[:, None, :])
     index = torch.where(inside, from_patch, rows[:, :, None] * width + cols[:, None, :])
-    return table.index_select(0, index.reshape(-1)).view(n, *index.shape[1:], c).permute(0, 3, 1, 2)
+    rows_out = F.embedding(index, table)  # = table.index_select(0, index), measured ~2x faster for wide rows
+    return rows_out.permute(0, 3, 1, 2)
 
 
-def incremental_logits(features: nn.Sequential, head: nn.Module, image: torch.Tensor, patch: torch.Tensor,
-                       top: torch.Tensor, left: torch.Tensor, *, channels_last: bool = False) -> torch.Tensor:
+def incremental_logits(features: nn.Sequential | list[nn.Module], head: nn.Module, image: torch.Tensor,
+                       patch: torch.Tensor, top: torch.Tensor, left: torch.Tensor, *,
+                       channels_last: bool = False) -> torch.Tensor:
     """(B, n_classes) = ``head(features(x_b))`` for the copies x_b of ``image`` with ``patch[b]`` pasted at
     (``top[b]``, ``left[b]``), computed incrementally (see the module docstring). Call under ``no_grad``.
 
     ``image``: (C, H, W); ``patch``: (B, C, h, w), every copy's pasted values (e.g. the grey window);
-    ``top`` / ``left``: (B,) int64. Layers must be in eval mode (BatchNorm uses its running statistics).
+    ``top`` / ``left``: (B,) int64. Layers must be in eval mode (BatchNorm uses its running statistics);
+    ``features`` may be the list :func:`fold_batchnorm` returns (fold once, call per batch of windows).
     """
     check_supported(features)
     device = image.device

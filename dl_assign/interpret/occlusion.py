@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from dl_assign.engine.device import use_bf16
-from dl_assign.interpret.incremental import check_supported, incremental_logits
+from dl_assign.interpret.incremental import check_supported, fold_batchnorm, incremental_logits
 
 METHODS = ("batched", "incremental")
 
@@ -88,7 +88,7 @@ def occlusion_map(model: nn.Module, image: torch.Tensor, target: int, window: in
             bf16 = use_bf16(amp_bf16, device)
         c, h, w = image.shape
         n_i, n_j = grid_shape((h, w), window, stride)
-        masks = _window_masks((h, w), window, stride)  # (P, 1, H, W)
+        masks = _window_masks((h, w), window, stride) if method == "batched" else None  # (P, 1, H, W)
         grey = fill_value(fill, c, mean, std).to(image.dtype)
         image = image.cpu()
         if channels_last:
@@ -99,11 +99,13 @@ def occlusion_map(model: nn.Module, image: torch.Tensor, target: int, window: in
             lefts = (torch.arange(n_j) * stride).repeat(n_i)
             on_device = image.to(device)
             grey_window = grey.to(device).expand(c, window, window)
-        for k in range(0, len(masks), batch_size):
+            layers = [layer.to(memory_format=torch.channels_last) if channels_last else layer
+                      for layer in fold_batchnorm(model.features)]  # BatchNorm folded into the convs, once
+        for k in range(0, n_i * n_j, batch_size):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 if method == "incremental":
                     top, left = tops[k:k + batch_size], lefts[k:k + batch_size]
-                    logits = incremental_logits(model.features, model.head, on_device,
+                    logits = incremental_logits(layers, model.head, on_device,
                                                 grey_window.expand(len(top), -1, -1, -1), top, left,
                                                 channels_last=channels_last)
                 else:
