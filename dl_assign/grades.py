@@ -195,10 +195,11 @@ RUBRIC: tuple[Row, ...] = (
         {"smoke": 12, "standard": 200, "full": 1000}, 2),
     Row("seed 002 B: the best model's evidence lies on the object (median localisation ratio > 1 over 200)",
         "imagenet.occlusion", "ratio_median", {"standard": 1.0, "full": 1.0}, 1),
-    # the issue's 5x goal for batched occlusion is reported, not graded: measured x3.8 (x2.0 from batching alone in
-    # fp32) at standard; the row grades that batching pays at all
-    Row("seed 002 B: batched occlusion faster than one window per forward (speedup; issue goal 5x, measured 3.8x)",
-        "imagenet.speed", "occlusion_speedup", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 2),
+    # the issue's goal: occlusion batched over the windows >= 5x one window per forward, on the study's base CNN
+    # (measured x5.6 at standard with the incremental method, fp32, 1 thread, AVX2-only EPYC; cnn_best's CNN x4.5,
+    # recorded beside it); smoke models are tiny, so smoke only checks that batching pays at all
+    Row("seed 002 B: occlusion batched over the windows >= 5x faster than one window per forward (base CNN)",
+        "imagenet.speed", "occlusion_speedup", {"smoke": 1.0, "standard": 5.0, "full": 5.0}, 2),
     Row("seed 002 B: the study's base CNN training throughput recorded (images/s)", "imagenet.speed",
         "base/images_per_s", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 1),
     # seed 003 (issue 14): binary gender recognition from faces, 25 points; positive class female, thresholds
