@@ -43,12 +43,16 @@ TO_ANALYSES = ("test_race", "test_age", "test_gender", "test_race_gender")
 
 @dataclass(frozen=True)
 class FairnessConfig(fc.ImprovedRecipe):
-    """The improved CNN on 4,000 training faces (as in faces.gender_improved), judged on ALL val and test faces.
+    """The improved CNN on 4,000 training faces for 4 epochs, 1 thread (gender_improved's sizing when this
+    analysis was measured; gender_improved now trains on every face), judged on ALL val and test faces.
 
     Every validation (3,556) and test (3,556) face is used: the groups must be large (Others x female
     has ~100 test faces) and the ThresholdOptimizer is fitted per race on validation.
     """
 
+    train_limit: Annotated[int, Range(ge=0)] = 4000
+    epochs: int = 4
+    threads: int = 1
     val_limit: Annotated[int, Range(ge=0)] = 0
     test_limit: Annotated[int, Range(ge=0)] = 0
     n_boot: Annotated[int, Range(ge=0)] = 1000  # bootstrap resamples = permutation shuffles of every gap
