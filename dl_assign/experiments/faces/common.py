@@ -54,9 +54,10 @@ class FacesConfig(TrainConfig):
     Standard sizing: the whole seeded UTKFace split (70/15/15, stratified by gender x race, ``split_seed``
     fixed so every model and seed sees the same images): 16,592 train / 3,556 val / 3,556 test faces at
     100x100, and all 540 FairFace images. Measured on a 2-core AMD EPYC (AVX-512 with native bf16), idle,
-    2 threads, bf16 autocast + channels-last: decoding + cropping ~40 s for the 23,704 faces once per size
-    (then build/cache); one training epoch over the 16,592 faces 81 s for the baseline, 67 s for the
-    improved CNN (x2 with its no-augmentation ablation). Until issue 14's second pass the budgets took a
+    2 threads, bf16 autocast + channels-last: the faces are decoded and cropped once per size (then
+    build/cache); the standard 6 epochs over the 16,592 faces train in 327 ± 75 s for the baseline and
+    374 ± 8 s for the improved CNN per seed (x2 with its no-augmentation ablation), the three trained
+    experiments x 3 seeds plus the comparison 75 minutes. Until issue 14's second pass the budgets took a
     4,000 / 1,000 / 2,000 subset: the improved CNN reached 0.869 test accuracy there, 0.917 on all faces
     (8 epochs, seed 0).
     """
@@ -364,8 +365,8 @@ def report(cfg: FacesConfig, outputs: list[SeedResult], ctx: RunContext, *, mode
 # --- the two CNNs trained from scratch (same data, same epoch budget) ------------------------------
 
 # the one epoch budget of gender_baseline and gender_improved (the issue: the same budget, each <= 10 minutes
-# of training on 2 cores). 6 epochs x 16,592 faces at the rates above: baseline ~490 s, improved ~400 s of
-# training per seed (8 epochs would put the baseline at ~650 s)
+# of training on 2 cores). 6 epochs x 16,592 faces: measured above; a one-epoch probe of the baseline took 81 s
+# of training, so 8 epochs would have risked its 10 minutes
 EPOCHS = 6
 SMOKE = {"seeds": (0,), "epochs": 2, "threads": 1, "train_limit": 256, "val_limit": 128, "test_limit": 128,
          "fairface_limit": 96, "n_boot": 200, "disk_cache": False}
