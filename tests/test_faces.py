@@ -443,3 +443,75 @@ def test_the_web_app_serves_a_stored_face_model_like_training_scores_it(tmp_path
     got = {t["class"]: t["probability"] for t in top}
     assert set(got) == {"male", "female"} and got["female"] == pytest.approx(p_female, abs=1e-4)
     assert got["male"] + got["female"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_flip_tta_scores_the_mirror_average_and_keeps_the_plain_scores():
+    """With flip_tta every split is scored as the mean P(female) of a face and its mirror; no_tta/* is the plain net."""
+    from sklearn.metrics import roc_auc_score
+
+    from dl_assign.experiments.faces import common as fc
+    from dl_assign.experiments.faces.improved import ImprovedConfig
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+    x = {s: torch.randint(0, 256, (40, 3, 24, 24), dtype=torch.uint8, generator=g) for s in ("train",) + fc.SPLITS}
+    y = {s: torch.arange(40) % 2 for s in x}
+    data = fc.FaceTensors(x, y, {k: np.zeros(40, int) for k in ("val", "test")}, {}, "k", 0.0, "computed",
+                          {k: np.full(40, 30) for k in ("val", "test")})
+    model = mf.ImprovedCNN((4, 8), 1, 0.0, 3).eval()  # random weights: not mirror-symmetric
+    cfg = ImprovedConfig(flip_tta=True, n_boot=100, amp_bf16="off", channels_last=False)
+    res = fc.seed_result(model, [{"epoch": 1, "train_seconds": 1.0}], data, cfg, 0)
+
+    def p_female(images):
+        with torch.no_grad():
+            return torch.sigmoid(model.head[:-1](model.features(fc.Normalize()(images))))[:, 0].double().numpy()
+
+    for s in ("test", "fairface"):
+        plain, mirrored = p_female(x[s]), p_female(x[s].flip(-1))
+        assert not np.allclose(plain, mirrored, atol=1e-4)
+        np.testing.assert_allclose(res.artifacts["scores"][s], (plain + mirrored) / 2, atol=2e-5)
+        assert res.metrics[f"no_tta/{s}_auc"] == pytest.approx(roc_auc_score(y[s].numpy(), plain), abs=1e-6)
+        gain = res.metrics[f"{s}_auc"] - res.metrics[f"no_tta/{s}_auc"]
+        assert res.metrics[f"tta_gain/{s}_auc"] == pytest.approx(gain)
+
+
+def test_a_stored_flip_tta_model_serves_the_mirror_average(tmp_path):
+    from dl_assign import store
+    from dl_assign.experiments.faces import common as fc
+    from dl_assign.models.tta import FlipTTA
+
+    torch.manual_seed(0)
+    net = mf.ImprovedCNN((4, 8), 1, 0.0, 3).eval()
+    kwargs = {"widths": [4, 8], "convs_per_stage": 1, "dropout": 0.0, "grid": 3, "flip_tta": True}
+    store.save(FlipTTA(net), task=fc.TASK, name="improved_cnn", builder="faces_improved_cnn", builder_kwargs=kwargs,
+               classes=list(fd.CLASSES), preprocessing=fd.preprocessing(32, fd.UTK_MARGIN, fc.IMAGENET_MEAN,
+                                                                        fc.IMAGENET_STD),
+               metrics={}, experiment="test", budget="smoke", seed=0, root=tmp_path)
+    loaded = store.load(fc.TASK, "improved_cnn", root=tmp_path)
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        want = (net(x).softmax(1) + net(x.flip(3)).softmax(1)) / 2
+        torch.testing.assert_close(loaded.model(x).softmax(1), want)
+
+
+def test_fairface_by_age_counts_each_bin_and_the_ceiling_with_every_adult_right(monkeypatch):
+    from types import SimpleNamespace
+
+    from dl_assign.experiments.faces import compare
+
+    age = np.array(["0-2", "3-9", "20-29", "20-29", "more than 70", "10-19"], dtype=object)
+    gender = np.array([1, 0, 1, 0, 1, 0])
+    monkeypatch.setattr(fd, "read_fairface", lambda **kw: SimpleNamespace(age=list(age), gender=gender))
+    # at threshold 0.5: right on 0-2, wrong on 3-9, right and wrong on 20-29, wrong on 70+, right on 10-19
+    scores = [0.9, 0.8, 0.7, 0.6, 0.1, 0.2]
+    rec = {"config": {"split_seed": 0, "fairface_limit": 0}, "seeds": [0],
+           "metrics": {"threshold": {"values": [0.5]}},
+           "artifacts": [{"true": {"fairface": gender.tolist()}, "scores": {"fairface": scores}}]}
+    m = compare.fairface_by_age({"baseline": rec, "improved": rec, "transfer": rec}, 0)
+    assert m["baseline/fairface_accuracy_age/20-29"] == 0.5 and m["baseline/fairface_accuracy_age/0-2"] == 1.0
+    assert m["fairface_images_age/20-29"] == 2 and m["fairface_share_under20"] == 0.5
+    assert m["baseline/fairface_accuracy_under20"] == pytest.approx(2 / 3)
+    assert m["baseline/fairface_accuracy_20plus"] == pytest.approx(1 / 3)
+    assert m["baseline/fairface_ceiling_20plus_right"] == pytest.approx((2 + 3) / 6)
+    rec_other = dict(rec, artifacts=[{"true": {"fairface": [0] * 6}, "scores": {"fairface": scores}}])
+    assert compare.fairface_by_age({"baseline": rec_other, "improved": rec, "transfer": rec}, 0) == {}
