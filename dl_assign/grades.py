@@ -204,13 +204,13 @@ RUBRIC: tuple[Row, ...] = (
         "base/images_per_s", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 1),
     # seed 003 (issue 14): binary gender recognition from faces, 25 points; positive class female, thresholds
     # chosen on UTKFace validation. Smoke thresholds only check the pipeline (measured at smoke, 256 training
-    # faces, 2 epochs; 128 test / 96 FairFace: baseline test AUC 0.752, accuracy 0.703; improved AUC 0.801;
-    # Lite0 transfer AUC 0.874; improved - baseline AUC +0.049; best FairFace accuracy 0.625). Standard
-    # thresholds sit below the committed standard run (3 seeds, all 16,592 training faces, 6 epochs, 3,556 val /
-    # 3,556 test / 540 FairFace; AMD EPYC AVX-512 bf16, 2 threads): baseline test AUC 0.949 ± 0.003, accuracy
-    # 0.878; improved AUC 0.971; improved - baseline AUC +0.022 (seeds 0.020-0.025); Lite0 transfer AUC 0.945,
-    # accuracy 0.875; best FairFace accuracy 0.726 (seeds 0.724-0.728). The issue's goals (0.94 accuracy, AUC
-    # 0.98, FairFace 0.90) are reported, not asserted here.
+    # faces, 2 epochs; 128 test / 96 FairFace: baseline test AUC 0.752, accuracy 0.703; improved AUC 0.777;
+    # Lite0 transfer AUC 0.874; improved - baseline AUC +0.025; best FairFace accuracy 0.625). Standard
+    # thresholds sit below the committed standard run (3 seeds, all 16,592 training faces, 4 epochs, 3,556 val /
+    # 3,556 test / 540 FairFace; Intel Xeon AMX bf16, 2 threads; Lite0 transfer on an AMD EPYC AVX-512 bf16):
+    # baseline test AUC 0.953 ± 0.004, accuracy 0.882; improved AUC 0.975 ± 0.001; improved - baseline AUC
+    # +0.022 (seeds 0.018-0.024); Lite0 transfer AUC 0.945, accuracy 0.875; best FairFace accuracy 0.757 ± 0.009.
+    # The issue's goals (0.94 accuracy, AUC 0.98, FairFace 0.90) are reported, not asserted here.
     Row("seed 003: the baseline CNN of Fig. 1 (layer list; parameter count = formula)", "faces.gender_baseline",
         "param_formula_ok", {"smoke": 1.0, "standard": 1.0, "full": 1.0}, 2),
     Row("seed 003: baseline analysed: curves, ROC with AUC, confusion matrices (UTKFace test AUC)",
@@ -218,7 +218,7 @@ RUBRIC: tuple[Row, ...] = (
     Row("seed 003: baseline measures: accuracy, sensitivity, specificity, F1 (UTKFace test accuracy)",
         "faces.gender_baseline", "test_accuracy", {"smoke": 0.55, "standard": 0.865}, 2),
     Row("seed 003: improved CNN (layers, hyperparameters, augmentation): UTKFace test AUC", "faces.gender_improved",
-        "test_auc", {"smoke": 0.55, "standard": 0.96}, 3),
+        "test_auc", {"smoke": 0.55, "standard": 0.965}, 3),
     Row("seed 003: improved vs baseline by ROC/AUC on the same test images (paired AUC difference)",
         "faces.gender_compare", "improved_minus_baseline/test_auc", {"smoke": -0.5, "standard": 0.01}, 3),
     Row("seed 003: transfer learning, frozen pretrained trunk + own FC layers (UTKFace test AUC)",
@@ -226,7 +226,7 @@ RUBRIC: tuple[Row, ...] = (
     Row("seed 003: transfer learning: UTKFace test accuracy", "faces.gender_transfer", "test_accuracy",
         {"smoke": 0.6, "standard": 0.86}, 2),
     Row("seed 003: test set from a different dataset: the best model (by validation AUC) on FairFace (accuracy)",
-        "faces.gender_compare", "best/fairface_accuracy", {"smoke": 0.5, "standard": 0.70}, 4),
+        "faces.gender_compare", "best/fairface_accuracy", {"smoke": 0.5, "standard": 0.72}, 4),
     Row("seed 003: every FairFace image of the budget scored by all three models", "faces.gender_compare",
         "fairface_images", {"smoke": 96, "standard": 540, "full": 540}, 1),
     # from-scratch NumPy MLP (seed questions: forward 8, backward 12, loss 1, study 15)

@@ -306,7 +306,7 @@ def report(cfg: CompareConfig, outputs: list[SeedResult], ctx: RunContext) -> st
         n_young = sum(b in YOUNG for b in bins)
         under = seeds_mean(f"{best}/fairface_accuracy_under20")
         why.append(f"- **FairFace's children**: {n_young} of this FairFace set's {len(bins)} age bins are under 20, "
-                   f"{seeds_mean('fairface_share_under20'):.0%} of its images. {label[best]} scores "
+                   f"{seeds_mean('fairface_share_under20'):.0%} of its images. The {label[best]} scores "
                    f"{under:.3f} on the faces under 20 and "
                    f"{seeds_mean(f'{best}/fairface_accuracy_20plus'):.3f} on those aged 20+ (table above). Even with "
                    "every face aged 20+ right and the younger ones as measured, its FairFace accuracy would be "
