@@ -378,8 +378,9 @@ def report(cfg: FacesConfig, outputs: list[SeedResult], ctx: RunContext, *, mode
 # of training on 2 cores). Sized for the slow path, a CPU without native bf16 (auto trains in fp32 there):
 # measured per face-epoch on 2 threads through the real fit, fp32 via ONEDNN_MAX_CPU_ISA=AVX2
 # ATEN_CPU_CAPABILITY=avx2, the baseline 8.2 ms on an AMD EPYC and 6.2 ms on an Intel Xeon, the improved CNN
-# 5.4 ms on the Xeon: 4 epochs x 16,592 faces = ~545 s / ~410 s / ~360 s. 6 epochs (the budget until
-# issue 14's third pass) took ~810 s for the baseline there; with native bf16 an epoch costs about half.
+# 5.4 ms on the Xeon: 4 epochs x 16,592 faces = ~545 s / ~410 s / ~360 s (a whole seed-0 standard run so
+# on the Xeon: 424 s baseline, 337 s improved). 6 epochs (the budget until issue 14's third pass) took
+# ~810 s for the baseline there; with native bf16 an epoch costs about half.
 EPOCHS = 4
 SMOKE = {"seeds": (0,), "epochs": 2, "threads": 1, "train_limit": 256, "val_limit": 128, "test_limit": 128,
          "fairface_limit": 96, "n_boot": 200, "disk_cache": False}
