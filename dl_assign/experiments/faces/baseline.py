@@ -7,12 +7,13 @@ from typing import ClassVar, Literal
 
 from dl_assign.data import faces as fd
 from dl_assign.experiments.faces import common as fc
+from dl_assign.experiments.faces import scratch as sc
 from dl_assign.models.faces import baseline_cnn, baseline_param_count
 from dl_assign.registry import RunContext, experiment
 
 
 @dataclass(frozen=True)
-class BaselineConfig(fc.ScratchConfig):
+class BaselineConfig(sc.ScratchConfig):
     """The seed's baseline as Keras would train it: Adam 1e-3, constant rate, no augmentation, no regularisation."""
 
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
@@ -40,7 +41,7 @@ def faces_gender_baseline(cfg: BaselineConfig, seed: int, ctx: RunContext):
     data = fc.load(cfg)
     ctx.use_dataset(data.info)
     model = baseline_cnn(cfg.image_size)
-    history = fc.train_cnn(model, cfg, data, seed, ctx)
+    history = sc.train_cnn(model, cfg, data, seed, ctx)
     fc_layer = model[7]
     params = fc.n_params(model)
     formula = float(baseline_param_count(cfg.image_size))

@@ -3,9 +3,10 @@
 The seed (Assignment-3 question 4) asks for a face-attribute model, two validation metrics, and its
 fairness on the test set by equal opportunity and disparate impact. Here:
 
-* **the model**: the improved CNN recipe of ``faces.gender_improved`` (``common.ImprovedRecipe``),
-  trained on the same UTKFace faces, predicting gender (female = positive, so TPR = female recall and
-  FPR = the share of men called women); the decision threshold chosen on validation.
+* **the model**: the improved CNN recipe of ``faces.gender_improved`` (``scratch.ImprovedRecipe``, with the
+  network it had when this analysis was measured: :class:`FairnessConfig`), trained on the same UTKFace
+  faces, predicting gender (female = positive, so TPR = female recall and FPR = the share of men called
+  women); the decision threshold chosen on validation.
 * **the analysis** (``dl_assign.fairness.group_metrics``, bootstrap intervals, permutation p-values)
   on the whole UTKFace test split by race, age bin, gender and race x gender, and on FairFace (the
   second dataset) by age bin and gender (and race when its CSV has it, as the full FairFace does).
@@ -32,6 +33,7 @@ from dl_assign.engine import TensorLoader
 from dl_assign.engine import metrics as M
 from dl_assign.experiments.faces import common as fc
 from dl_assign.experiments.faces import fairness_report
+from dl_assign.experiments.faces import scratch as sc
 from dl_assign.experiments.faces.fairness_report import DISPARITIES
 from dl_assign.models.faces import ImprovedCNN
 from dl_assign.registry import RunContext, SeedResult, experiment
@@ -42,7 +44,7 @@ TO_ANALYSES = ("test_race", "test_age", "test_gender", "test_race_gender")
 
 
 @dataclass(frozen=True)
-class FairnessConfig(fc.ImprovedRecipe):
+class FairnessConfig(sc.ImprovedRecipe):
     """The improved CNN on 4,000 training faces for 4 epochs, 1 thread, judged on ALL val and test faces.
 
     The network and sizing are gender_improved's when this analysis was measured (4 stages 24-48-96-192, a
@@ -66,7 +68,7 @@ class FairnessConfig(fc.ImprovedRecipe):
     balance: bool = True  # also train the balanced-sampling model
     save_model: bool = False  # the fairness models are for the analysis; the served gender models come from gender_*
 
-    BUDGETS: ClassVar[dict] = {"smoke": dict(fc.SMOKE) | fc.IMPROVED_SMOKE | {"val_limit": 200, "test_limit": 200,
+    BUDGETS: ClassVar[dict] = {"smoke": dict(fc.SMOKE) | sc.IMPROVED_SMOKE | {"val_limit": 200, "test_limit": 200,
                                                                                "n_boot": 100},
                                "full": {"seeds": (0, 1, 2, 3, 4), "train_limit": 0}}
 

@@ -9,18 +9,19 @@ from typing import ClassVar
 
 from dl_assign.data import faces as fd
 from dl_assign.experiments.faces import common as fc
+from dl_assign.experiments.faces import scratch as sc
 from dl_assign.models.faces import ImprovedCNN
 from dl_assign.models.tta import FlipTTA
 from dl_assign.registry import RunContext, experiment
 
 
 @dataclass(frozen=True)
-class ImprovedConfig(fc.ImprovedRecipe):
-    """The improved recipe (``common.ImprovedRecipe``) and its augmentation ablation."""
+class ImprovedConfig(sc.ImprovedRecipe):
+    """The improved recipe (``scratch.ImprovedRecipe``) and its augmentation ablation."""
 
     ablation: bool = True  # also train the same network without augmentation (every seed): augmentation's effect
 
-    BUDGETS: ClassVar[dict] = {"smoke": dict(fc.SMOKE) | fc.IMPROVED_SMOKE,
+    BUDGETS: ClassVar[dict] = {"smoke": dict(fc.SMOKE) | sc.IMPROVED_SMOKE,
                                "full": {"seeds": (0, 1, 2, 3, 4), "train_limit": 0, "val_limit": 0, "test_limit": 0,
                                         "convs_per_stage": 2}}
 
@@ -62,11 +63,11 @@ def faces_gender_improved(cfg: ImprovedConfig, seed: int, ctx: RunContext):
     data = fc.load(cfg)
     ctx.use_dataset(data.info)
     model = ImprovedCNN(tuple(cfg.widths), cfg.convs_per_stage, cfg.dropout, cfg.grid)
-    history = fc.train_cnn(model, cfg, data, seed, ctx)
+    history = sc.train_cnn(model, cfg, data, seed, ctx)
     extra = {"params": fc.n_params(model)}
     if cfg.ablation:  # augmentation alone: the same network, seed and images, trained without it
         plain = ImprovedCNN(tuple(cfg.widths), cfg.convs_per_stage, cfg.dropout, cfg.grid)
-        plain_hist = fc.train_cnn(plain, cfg, data, seed, ctx, augment="none", tag="no_augment")
+        plain_hist = sc.train_cnn(plain, cfg, data, seed, ctx, augment="none", tag="no_augment")
         plain_res = fc.seed_result(plain, plain_hist, data, cfg, seed)
         for k in ("val_auc", "val_accuracy", "test_auc", "test_accuracy", "fairface_accuracy", "train_accuracy",
                   "train_val_gap"):
@@ -81,6 +82,6 @@ def faces_gender_improved(cfg: ImprovedConfig, seed: int, ctx: RunContext):
         served = FlipTTA(model) if cfg.flip_tta else model  # serves what was measured
         result.artifacts["stored"] = fc.store_model(served, ctx, seed, name="improved_cnn",
                                                     builder="faces_improved_cnn",
-                                                    builder_kwargs=fc.improved_kwargs(cfg), prep=prep,
+                                                    builder_kwargs=sc.improved_kwargs(cfg), prep=prep,
                                                     metrics=result.metrics)
     return result
