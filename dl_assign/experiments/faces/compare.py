@@ -20,6 +20,7 @@ import numpy as np
 
 from dl_assign.config import ExperimentConfig, Range
 from dl_assign.engine import metrics as M
+from dl_assign.experiments.faces import scratch as sc
 from dl_assign.registry import RunContext, SeedResult, experiment
 
 MODELS = (("baseline", "faces.gender_baseline", "baseline CNN (seed's Fig. 1)"),
@@ -260,8 +261,7 @@ def report(cfg: CompareConfig, outputs: list[SeedResult], ctx: RunContext) -> st
     icfg = records["improved"]["config"]
     widths = icfg.get("widths", [])
     grid = icfg.get("grid", 0)
-    aug = {"shift": "shifts + flips", "flip": "horizontal flips", "rrc": "random-resized crops + flips",
-           "none": "no augmentation"}.get(icfg.get("augment"), icfg.get("augment"))
+    aug = sc.augment_text(icfg.get("augment", "none"), icfg.get("pad", 4), icfg.get("crop_scale", 0.7))
     why = [
         "## Why the models differ (measured)", "",
         f"- **Baseline -> improved** (test AUC {mean('improved', 'test_auc') - mean('baseline', 'test_auc'):+.4f}, "

@@ -26,10 +26,6 @@ class ImprovedConfig(sc.ImprovedRecipe):
                                         "convs_per_stage": 2}}
 
 
-AUGMENT_TEXT = {"shift": "shifts up to {pad} px + horizontal flips", "flip": "horizontal flips",
-                "rrc": "random-resized crops ({scale}..1 of the area) + horizontal flips", "none": "none"}
-
-
 def _report(cfg, outputs, ctx: RunContext) -> str:
     m = outputs[0].metrics
     text = (f"Improved CNN: {len(cfg.widths)} stages {tuple(cfg.widths)} x {cfg.convs_per_stage} conv 3x3 + "
@@ -37,7 +33,7 @@ def _report(cfg, outputs, ctx: RunContext) -> str:
             f"FC 1 + sigmoid; "
             f"{int(m['params']):,} parameters. {cfg.optimizer} lr {cfg.lr} ({cfg.schedule}, {cfg.warmup_epochs} "
             f"warm-up epochs), weight decay {cfg.weight_decay}, batch {cfg.batch_size}, augmentation: "
-            f"{AUGMENT_TEXT.get(cfg.augment, cfg.augment).format(pad=cfg.pad, scale=cfg.crop_scale)}. Same images and "
+            f"{sc.augment_text(cfg.augment, cfg.pad, cfg.crop_scale)}. Same images and "
             f"{cfg.epochs} epochs as the baseline.")
     if cfg.flip_tta:
         text += (f" Every split (validation too, so the threshold sees what test sees) is scored as the mean P(female) "

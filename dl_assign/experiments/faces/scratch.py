@@ -69,6 +69,15 @@ class ImprovedRecipe(ScratchConfig):
     flip_tta: bool = True
 
 
+AUGMENT_TEXT = {"shift": "shifts up to {pad} px + horizontal flips", "flip": "horizontal flips",
+                "rrc": "random-resized crops ({scale}..1 of the area) + horizontal flips", "none": "no augmentation"}
+
+
+def augment_text(augment: str, pad: int = 4, crop_scale: float = 0.7) -> str:
+    """``augment`` in words, for the reports."""
+    return AUGMENT_TEXT.get(augment, augment).format(pad=pad, scale=crop_scale)
+
+
 def improved_kwargs(cfg: ImprovedRecipe) -> dict:
     """The store builder's arguments (``faces_improved_cnn``) of an improved-recipe network."""
     return {"widths": list(cfg.widths), "convs_per_stage": cfg.convs_per_stage, "dropout": cfg.dropout,
