@@ -1,5 +1,6 @@
 """Incremental occlusion inference: the same logits as a full forward of every occluded copy, for conv stacks
-of every supported geometry (hypothesis), the same occlusion map, and a clear error for what it cannot run."""
+of every supported geometry (hypothesis), the same occlusion map on every image / window / stride geometry
+(edge windows clipped where the stride leaves a remainder), and a clear error for what it cannot run."""
 
 import pytest
 import torch
@@ -119,18 +120,56 @@ def test_the_caller_tensors_are_left_alone():
     assert torch.equal(image, before[0]) and torch.equal(patch, before[1])
 
 
-@pytest.mark.parametrize("convs, pool, stride", [(1, (True, True, True), 2), (2, (True, False, True), 1)])
-def test_incremental_map_equals_the_batched_map(convs, pool, stride):
+@pytest.mark.parametrize("convs, pool, stride, size, window, window_stride, grid", [
+    (1, (True, True, True), 2, (64, 64), 16, 4, (13, 13)),
+    (2, (True, False, True), 1, (64, 64), 16, 4, (13, 13)),
+    (1, (True, True, True), 2, (64, 64), 12, 5, (12, 12)),  # 52 / 5 leaves 2: the last window is clipped
+    (2, (True, False, True), 1, (61, 47), 9, 6, (10, 8)),  # non-square, remainders 4 and 2
+])
+def test_incremental_map_equals_the_batched_map(convs, pool, stride, size, window, window_stride, grid):
     torch.manual_seed(1)
     model = ImageNetCNN(7, widths=(8, 16, 16), convs_per_stage=convs, pool=pool, stride=stride, fc_widths=(16,))
     _randomise_bn(model)
     model.eval()
-    image = torch.randn(3, 64, 64)
-    batched = occlusion_map(model, image, 3, 16, 4, batch_size=50)
+    image = torch.randn(3, *size)
+    batched = occlusion_map(model, image, 3, window, window_stride, batch_size=50)
     for channels_last in (False, True):
-        fast = occlusion_map(model, image, 3, 16, 4, batch_size=50, method="incremental", channels_last=channels_last)
-        assert fast.shape == batched.shape == (13, 13)
+        fast = occlusion_map(model, image, 3, window, window_stride, batch_size=50, method="incremental",
+                             channels_last=channels_last)
+        assert fast.shape == batched.shape == grid
         assert float((fast - batched).abs().max()) <= 1e-6
+
+
+@given(specs=st.lists(layer_spec, min_size=1, max_size=5), h=st.integers(6, 24), w=st.integers(6, 24),
+       window=st.integers(1, 12), stride=st.integers(1, 12), seed=st.integers(0, 2**16))
+def test_incremental_map_equals_the_batched_map_on_every_geometry(specs, h, w, window, stride, seed):
+    window = min(window, h, w)
+    stride = min(stride, window)
+    torch.manual_seed(seed)
+    features = _build(specs).eval()
+    with torch.no_grad():
+        try:
+            features(torch.zeros(1, 3, h, w))
+        except RuntimeError:  # the stack shrinks this image to nothing: no model to compare
+            assume(False)
+        model = Net(features)
+        model(torch.zeros(1, 3, h, w))  # materialise the lazy head
+        _randomise_bn(model)
+        model.eval()
+    image = torch.randn(3, h, w)
+    batched = occlusion_map(model, image, 1, window, stride, batch_size=7)
+    fast = occlusion_map(model, image, 1, window, stride, batch_size=7, method="incremental")
+    assert fast.shape == batched.shape
+    torch.testing.assert_close(fast, batched, atol=1e-5, rtol=0)
+
+
+def test_a_patch_past_the_edge_is_refused():
+    model = Net(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1))).eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 8, 8))
+        with pytest.raises(ValueError, match="inside the"):
+            incremental_logits(model.features, model.head, torch.randn(3, 8, 8), torch.zeros(1, 3, 4, 4),
+                               torch.tensor([5]), torch.tensor([0]))
 
 
 def test_unsupported_layers_and_models_are_named():

@@ -136,13 +136,21 @@ def incremental_logits(features: nn.Sequential | list[nn.Module], head: nn.Modul
     (``top[b]``, ``left[b]``), computed incrementally (see the module docstring). Call under ``no_grad``.
 
     ``image``: (C, H, W); ``patch``: (B, C, h, w), every copy's pasted values (e.g. the grey window);
-    ``top`` / ``left``: (B,) int64. Layers must be in eval mode (BatchNorm uses its running statistics);
-    ``features`` may be the list :func:`fold_batchnorm` returns (fold once, call per batch of windows).
+    ``top`` / ``left``: (B,) int64, each patch wholly inside the image (``0 <= top <= H - h``, ``0 <= left <=
+    W - w``; else ``ValueError``: a patch past the edge would be pasted into the layers' padding). A window
+    clipped at the edge is a whole patch moved inside, holding the original pixels where the window is not
+    (what ``occlusion.occlusion_map`` passes). Layers must be in eval mode (BatchNorm uses its running
+    statistics); ``features`` may be the list :func:`fold_batchnorm` returns (fold once, call per batch).
     """
     check_supported(features)
     device = image.device
-    original, patch = image[None].clone(), patch.clone()  # in-place layers below may then write to them
     top, left = top.to(device), left.to(device)
+    (height, width), (h, w) = image.shape[-2:], patch.shape[-2:]
+    if len(top) and (int(top.min()) < 0 or int(left.min()) < 0 or int(top.max()) + h > height
+                     or int(left.max()) + w > width):
+        raise ValueError(f"every ({h}, {w}) patch must lie inside the ({height}, {width}) image, got tops "
+                         f"{int(top.min())}..{int(top.max())}, lefts {int(left.min())}..{int(left.max())}")
+    original, patch = image[None].clone(), patch.clone()  # in-place layers below may then write to them
     layers = list(features)
     for n, layer in enumerate(layers):
         geometry = _geometry(layer)

@@ -1,14 +1,17 @@
 """Occlusion sensitivity (Zeiler & Fergus 2014): slide a grey window over the image, record p(target).
 
 :func:`occlusion_map` returns the confidence map ``conf[i, j]`` = softmax probability of ``target``
-with the window's top-left corner at ``(i * stride, j * stride)``; every occluded copy goes through
+with the window's top-left corner at ``(i * stride, j * stride)``, on captum's grid: the positions run on
+until a window reaches the image's last row (column), and a last window that runs past the edge is
+clipped there (only its in-image part is grey), so every pixel is covered; every occluded copy goes through
 the model in large batches (``batch_size`` copies per forward: no Python loop of one forward per
 window). The fill is a pixel-space grey (0.5 of the [0, 1] range by default), normalised like the
 image with ``mean`` / ``std`` when the model reads standardised inputs.
 
 :func:`pixel_attribution` turns a map into captum's per-pixel occlusion attribution: the mean, over
 the windows covering a pixel, of ``p(original) - p(occluded)`` (``captum.attr.Occlusion`` with the
-same window, stride and baseline gives the same numbers; tests/test_occlusion.py checks it to 1e-5).
+same window, stride and baseline gives the same numbers on every geometry it accepts, a remainder
+``(H - window) % stride`` included; tests/test_occlusion.py checks it to 1e-5 over random sizes).
 :func:`localisation_ratio` measures where the drop falls: its share inside a box over the box's
 share of the image (> 1: the evidence is on the object, < 1: around it).
 """
@@ -27,11 +30,20 @@ METHODS = ("batched", "incremental")
 
 
 def grid_shape(size: tuple[int, int], window: int, stride: int) -> tuple[int, int]:
-    """Window positions (rows, columns) for an (H, W) image: ``floor((H - window) / stride) + 1`` each."""
+    """Window positions (rows, columns) for an (H, W) image: ``ceil((H - window) / stride) + 1`` each.
+
+    captum's count (``Occlusion.attribute``: ``np.ceil(np.divide(current_shape, strides[i])) + 1`` per axis,
+    ``current_shape = input shape - window``): where ``stride`` does not divide ``H - window`` the last window
+    starts less than ``window`` rows before the edge and is clipped there. A stride above the window is
+    refused, as captum refuses it (it would leave pixels no window covers), unless the window is the image.
+    """
     h, w = size
     if not 1 <= window <= min(h, w) or stride < 1:
         raise ValueError(f"window must be in 1..{min(h, w)} and stride >= 1, got window {window}, stride {stride}")
-    return (h - window) // stride + 1, (w - window) // stride + 1
+    if stride > window and (h, w) != (window, window):
+        raise ValueError(f"stride must be <= window (captum's Occlusion refuses a larger one: it leaves pixels no "
+                         f"window covers), got window {window}, stride {stride}")
+    return -(-(h - window) // stride) + 1, -(-(w - window) // stride) + 1
 
 
 def fill_value(fill: float, channels: int, mean=None, std=None) -> torch.Tensor:
@@ -43,7 +55,7 @@ def fill_value(fill: float, channels: int, mean=None, std=None) -> torch.Tensor:
 
 
 def _window_masks(size: tuple[int, int], window: int, stride: int) -> torch.Tensor:
-    """(P, 1, H, W) bool, True where window p (row-major over the grid) covers the pixel."""
+    """(P, 1, H, W) bool, True where window p (row-major over the grid) covers the pixel (clipped at the edge)."""
     h, w = size
     n_i, n_j = grid_shape(size, window, stride)
     rows = torch.arange(h)[None, :] - (torch.arange(n_i) * stride)[:, None]  # (n_i, H)
@@ -58,6 +70,8 @@ def occlusion_map(model: nn.Module, image: torch.Tensor, target: int, window: in
                   channels_last: bool = False, method: str = "batched") -> torch.Tensor:
     """(n_i, n_j) float32 map of p(target | image with the window at (i*stride, j*stride) filled grey).
 
+    The grid is :func:`grid_shape`'s (captum's): a last window running past the edge greys only its in-image part.
+
     ``image``: (C, H, W) float, already in the model's input scale; ``fill`` in pixel space, converted
     with ``mean`` / ``std`` (none: used as is). The model runs in eval mode; ``batch_size`` occluded
     copies per forward (1 = one window per forward, the slow reference the benchmark times).
@@ -69,7 +83,9 @@ def occlusion_map(model: nn.Module, image: torch.Tensor, target: int, window: in
     ``method="batched"`` runs every occluded copy through the whole model; ``"incremental"`` (for a
     model made of ``features`` (an ``nn.Sequential`` of conv / pool / pointwise layers) then ``head``,
     like ``models.imagenet_cnn.ImageNetCNN``) recomputes only the part of each layer the window changes,
-    still batched over the windows (``interpret.incremental``): the same map up to float rounding.
+    still batched over the windows (``interpret.incremental``): the same map up to float rounding. A window
+    clipped at the edge is pasted as a whole window moved back inside the image (at ``H - window``), grey where
+    the clipped window lies and the original image elsewhere: the same occluded copy.
     """
     if image.ndim != 3:
         raise ValueError(f"expected one (C, H, W) image, got shape {tuple(image.shape)}")
@@ -95,18 +111,25 @@ def occlusion_map(model: nn.Module, image: torch.Tensor, target: int, window: in
             model.to(memory_format=torch.channels_last)
         out = []
         if method == "incremental":
-            tops = (torch.arange(n_i) * stride).repeat_interleave(n_j)
-            lefts = (torch.arange(n_j) * stride).repeat(n_i)
-            on_device = image.to(device)
-            grey_window = grey.to(device).expand(c, window, window)
+            tops = (torch.arange(n_i, device=device) * stride).repeat_interleave(n_j)  # (P,) the windows' corners
+            lefts = (torch.arange(n_j, device=device) * stride).repeat(n_i)
+            # a window clipped at the edge is pasted as a whole window at H - window (W - window), grey from the
+            # window's own start on: the same copy, and the patch stays inside the image (incremental_logits' rule)
+            paste_top, paste_left = tops.clamp(max=h - window), lefts.clamp(max=w - window)
+            on_device, grey_on_device = image.to(device), grey.to(device)
+            offsets = torch.arange(window, device=device)
             layers = [layer.to(memory_format=torch.channels_last) if channels_last else layer
                       for layer in fold_batchnorm(model.features)]  # BatchNorm folded into the convs, once
         for k in range(0, n_i * n_j, batch_size):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 if method == "incremental":
-                    top, left = tops[k:k + batch_size], lefts[k:k + batch_size]
+                    top, left = paste_top[k:k + batch_size], paste_left[k:k + batch_size]
+                    rows, cols = top[:, None] + offsets, left[:, None] + offsets  # (B, window) each
+                    in_window = ((rows >= tops[k:k + batch_size, None])[:, None, :, None]
+                                 & (cols >= lefts[k:k + batch_size, None])[:, None, None, :])  # (B, 1, win, win)
+                    crops = on_device[:, rows[:, :, None], cols[:, None, :]].transpose(0, 1)  # (B, C, win, win)
                     logits = incremental_logits(layers, model.head, on_device,
-                                                grey_window.expand(len(top), -1, -1, -1), top, left,
+                                                torch.where(in_window, grey_on_device, crops), top, left,
                                                 channels_last=channels_last)
                 else:
                     xb = torch.where(masks[k:k + batch_size], grey, image).to(device)  # (B, C, H, W): one window each

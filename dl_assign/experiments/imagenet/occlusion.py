@@ -204,6 +204,8 @@ def imagenet_occlusion(cfg: OcclusionConfig, seed: int, ctx: RunContext) -> Seed
         raise ValueError("imagenet.occlusion needs object boxes: only dataset=tiny-imagenet has them")
     if cfg.window > 64:
         raise ValueError(f"window {cfg.window} is larger than the 64-px image")
+    if cfg.window_stride > cfg.window:  # interpret.grid_shape refuses it (as captum does): say so before any training
+        raise ValueError(f"window_stride {cfg.window_stride} is larger than the window {cfg.window}")
     data = ic.load(cfg)
     ctx.use_dataset(data.info)
     model, described, origin = _model(cfg, data, seed, ctx)
