@@ -94,7 +94,18 @@ class Experiment:
         progress: bool = True,
         write: bool = True,
     ) -> dict[str, Any]:
-        """Run every seed, aggregate, write ``results/<name>.json`` + ``.md``; return the record."""
+        """Run every seed, aggregate, write ``results/<name>.json`` + ``.md``; return the record.
+
+        ``write=False`` writes nothing to ``results_dir``: the record is only returned, and the figures
+        the run makes go to a temporary folder that is removed afterwards (a helper run, such as the
+        web benchmark training smoke models, must never touch the committed results/).
+        """
+        if not write:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix=f"{self.name}-") as scratch:
+                return self.run(budget, overrides, results_dir=scratch, checkpoint_dir=checkpoint_dir,
+                                resume=resume, progress=progress, write=True)
         from dl_assign import results
         from dl_assign.engine.device import threads
         from dl_assign.engine.seeding import seed_everything
