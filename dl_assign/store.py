@@ -222,16 +222,18 @@ class VersionInfo:
 
 def save(model: nn.Module, *, task: str, name: str, builder: str, builder_kwargs: Mapping, classes,
          preprocessing: Mapping, metrics: Mapping, experiment: str, budget: str, seed: int,
-         root: str | Path | None = None) -> VersionInfo:
+         root: str | Path | None = None, source: Mapping | None = None) -> VersionInfo:
     """Publish ``model``'s state dict as the next version of ``<task>/<name>``; returns where it went.
 
-    Under torchrun only rank 0 publishes; every rank gets rank 0's :class:`VersionInfo`.
+    ``source`` (JSON) says where weights that were not trained here came from (a package's file and
+    its sha256, say); meta.json keeps it. Under torchrun only rank 0 publishes; every rank gets rank
+    0's :class:`VersionInfo`.
     """
     from dl_assign.engine import distributed
 
     kwargs = dict(task=task, name=name, builder=builder, builder_kwargs=builder_kwargs, classes=classes,
                   preprocessing=preprocessing, metrics=metrics, experiment=experiment, budget=budget,
-                  seed=seed, root=root)
+                  seed=seed, root=root, source=source)
     if distributed.active():
         return distributed.on_main(lambda: _save(model, **kwargs))
     return _save(model, **kwargs)
@@ -239,7 +241,7 @@ def save(model: nn.Module, *, task: str, name: str, builder: str, builder_kwargs
 
 def _save(model: nn.Module, *, task: str, name: str, builder: str, builder_kwargs: Mapping, classes,
           preprocessing: Mapping, metrics: Mapping, experiment: str, budget: str, seed: int,
-          root: str | Path | None = None) -> VersionInfo:
+          root: str | Path | None = None, source: Mapping | None = None) -> VersionInfo:
     from dl_assign.results import git_sha
 
     root = store_root(root)
@@ -253,6 +255,8 @@ def _save(model: nn.Module, *, task: str, name: str, builder: str, builder_kwarg
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "torch": torch.__version__, "params": sum(p.numel() for p in model.parameters()),
             "sha256": None, "bytes": None}
+    if source is not None:
+        meta["source"] = dict(source)
     try:
         json.dumps(meta)
     except (TypeError, ValueError) as exc:
