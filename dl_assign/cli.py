@@ -1,14 +1,45 @@
-"""``dl-assign list | run NAME [--budget B] [--set k=v ...] | data | grade | bench | serve | report``."""
+"""``dl-assign list | run NAME [--budget B] [--set k=v ...] | data | grade | bench | serve | report``.
+
+Bad input (a value out of range, a path that is a file where a folder is wanted, a damaged record,
+a port in use) ends in one line on stderr, ``dl-assign: error: ...`` naming the value or the file
+and what is allowed, and exit code 2; never a traceback. Values are checked by argparse (its usage
+error also exits 2), paths and ports by the command before it does any work.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from dl_assign.config import BUDGETS, ConfigError
+
+
+class UsageError(Exception):
+    """Bad input found by a command (a path, a host, a port): ``main`` prints it as one error line."""
+
+
+def _folder(path: str | Path, flag: str, *, must_exist: bool = False) -> Path:
+    """``path`` as a folder: refused when it is a file (anything but a folder), or absent with ``must_exist``."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{flag} {p} is a file, not a folder")
+    if must_exist and not p.exists():
+        raise UsageError(f"{flag} {p}: no such folder")
+    if p.is_dir() and not os.access(p, os.R_OK | os.X_OK):
+        raise UsageError(f"{flag} {p}: the folder cannot be read (permission denied)")
+    return p
+
+
+def _warn_damaged(damaged: dict[str, str], consequence: str) -> None:
+    for path, problem in damaged.items():
+        print(f"dl-assign: warning: damaged result record skipped: {path}: {problem}; {consequence}",
+              file=sys.stderr)
 
 
 def _cmd_list(args) -> int:
@@ -27,6 +58,8 @@ def _cmd_run(args) -> int:
     from dl_assign import registry, results
     from dl_assign.results import fmt_metric
 
+    _folder(args.results_dir, "--results-dir")  # before any training: the run must be able to write its result
+    _folder(args.checkpoint_dir, "--checkpoint-dir")
     overrides = list(args.set or [])
     if args.seeds:
         overrides.append(f"seeds={args.seeds}")
@@ -47,9 +80,8 @@ def _cmd_data(args) -> int:
 
     if args.download:
         if args.download != "fashion-mnist":
-            print(f"only fashion-mnist can be downloaded automatically; for {args.download} see the table",
-                  file=sys.stderr)
-            return 2
+            raise UsageError(f"--download {args.download}: only fashion-mnist can be downloaded automatically; "
+                             "`dl-assign data` says how to get the others")
         from dl_assign.data import fashion
 
         print(f"downloaded to {fashion.download()}")
@@ -110,8 +142,9 @@ def _cmd_grade(args) -> int:
     try:
         summary = grades.grade(args.results_dir, gate=args.gate)
     except grades.NoResults as exc:  # an empty or absent folder is a mistake, not a 0-point grade
-        print(f"dl-assign: error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
+    _warn_damaged(summary["damaged"], "a failure under CI=true" if summary["ci"]
+                  else "its rows are left out of the gate (under CI=true a failure)")
     print(grades.render(summary))
     return 0 if summary["passed"] else 1
 
@@ -119,25 +152,29 @@ def _cmd_grade(args) -> int:
 def _cmd_report(args) -> int:
     from dl_assign import results
 
+    folder = _folder(args.results_dir, "--results-dir", must_exist=True)  # a typo must not render an empty report
+    records, damaged = results.scan_results(folder, results.REQUIRED_FIELDS)
     if args.assignment:
         from dl_assign import reports
 
+        _warn_damaged(damaged, "shown as MISSING in the report that asks for it")
         names = [a.name for a in reports.ASSIGNMENTS] if args.assignment == "all" else [args.assignment]
         for name in names:
-            md, html = reports.write(name, args.results_dir)
+            md, html = reports.write(name, folder)
             print(f"wrote {md} and {html}")
         return 0
-    for name, record in results.load_results(args.results_dir).items():
-        results.atomic_write_text(Path(args.results_dir) / f"{name}.md", results.render_markdown(record))
-    results.write_index(args.results_dir)
-    print(f"re-rendered {Path(args.results_dir) / 'index.md'} and every <name>.md")
+    _warn_damaged(damaged, "listed in index.md")
+    for name, record in records.items():
+        results.atomic_write_text(folder / f"{name}.md", results.render_markdown(record))
+    results.write_index(folder)
+    print(f"re-rendered {folder / 'index.md'} and every <name>.md")
     return 0
 
 
 def _cmd_models(args) -> int:
     from dl_assign import store
 
-    root = store.store_root(args.root)
+    root = _folder(store.store_root(args.root), "--root" if args.root is not None else "$DL_ASSIGN_MODELS")
     print(f"model store: {root.resolve()}  (set DL_ASSIGN_MODELS to change)")
     records = store.list_models(root)
     if not records:
@@ -155,6 +192,9 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_bench(args) -> int:
+    _folder(args.results_dir, "--results-dir")
+    if not Path("benchmarks").is_dir():
+        raise UsageError(f"no benchmarks/ folder in {Path.cwd()}: run `dl-assign bench` from the repository root")
     cmd = [sys.executable, "-m", "pytest", "benchmarks", "--budget", args.budget,
            "--results-dir", args.results_dir, "-p", "no:cacheprovider"]
     if args.k:
@@ -175,7 +215,71 @@ def _shard_arg(text: str) -> str:
     return f"{k}/{n}"
 
 
+def _int_arg(lo: int, hi: int | None = None):
+    """An argparse type: an integer from ``lo`` to ``hi`` (no upper bound when ``hi`` is None)."""
+    allowed = f"an integer from {lo} to {hi}" if hi is not None else f"an integer >= {lo}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"takes {allowed}; got {text!r}") from None
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"takes {allowed}; got {value}")
+        return value
+
+    return parse
+
+
+def _fraction_arg(text: str) -> float:
+    """A fraction of the rubric's points, 0 to 1 (``--gate``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"takes a fraction of the points from 0 to 1 (0.8 = 80%); got {text!r}")
+    return value
+
+
+def _seeds_arg(text: str) -> str:
+    """Comma-separated distinct non-negative integers, e.g. ``0,1,2`` (returned tidied)."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):  # "", "-1", "a", "1.5", "0,,1" all fail here
+        raise argparse.ArgumentTypeError(f"takes comma-separated non-negative integers, e.g. 0,1,2; got {text!r}")
+    seeds = [int(p) for p in parts]
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"seed {twice[0]} is given twice in {text!r}: each seed runs once")
+    return ",".join(map(str, seeds))
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Bind ``host:port`` as uvicorn will, then let go: an unknown host or a port in use is one line
+    here, before seconds of imports, not a traceback from inside the server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # uvicorn's choice
+    try:
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host}: cannot be resolved to an address to serve on ({exc.strerror})") from None
+    fam, kind, proto, _, address = infos[0]
+    with socket.socket(fam, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is free
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            hint = {errno.EADDRINUSE: "the port is in use; pick another with --port",
+                    errno.EADDRNOTAVAIL: "not an address of this machine",
+                    errno.EACCES: "a port below 1024 needs root"}.get(exc.errno)
+            raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror}"
+                             + (f" ({hint})" if hint else "")) from None
+
+
 def _cmd_serve(args) -> int:
+    from dl_assign.store import store_root
+
+    _folder(store_root(args.store), "--store" if args.store is not None else "$DL_ASSIGN_MODELS")
+    _check_bind(args.host, args.port)
     try:
         from dl_assign.web.server import serve
     except ImportError as exc:  # fastapi / uvicorn come with the `web` extra
@@ -199,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("--budget", default="standard", choices=BUDGETS)
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
-    s.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
+    s.add_argument("--seeds", type=_seeds_arg, help="comma-separated seeds, e.g. 0,1,2")
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
     s.add_argument("--checkpoint-dir", default="checkpoints")
     s.add_argument("--resume", action="store_true", help="continue from the last epoch checkpoint")
@@ -216,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("grade", help="grade results/ against the rubric; non-zero below the gate")
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
-    s.add_argument("--gate", type=float, default=None)
+    s.add_argument("--gate", type=_fraction_arg, default=None,
+                   help="fraction of the points needed, 0 to 1 (default: every row must pass)")
     s.set_defaults(fn=_cmd_grade)
 
     s = sub.add_parser("bench", help="run the benchmark suite (pytest benchmarks) at a budget")
@@ -233,10 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="the web app: upload an image, pick stored models/versions, see predictions")
     s.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; another host warns: no authentication")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=_int_arg(0, 65535), default=8000, help="0 to 65535 (0: any free port)")
     s.add_argument("--store", default=None, help="model store folder (default $DL_ASSIGN_MODELS or ./.models)")
-    s.add_argument("--workers", type=int, default=2, help="inferences at once (default 2)")
-    s.add_argument("--threads", type=int, default=1, help="torch threads per inference (default 1)")
+    s.add_argument("--workers", type=_int_arg(1), default=2, help="inferences at once (default 2)")
+    s.add_argument("--threads", type=_int_arg(1), default=1, help="torch threads per inference (default 1)")
     s.set_defaults(fn=_cmd_serve)
 
     s = sub.add_parser("report", help="re-render every results/<name>.md and index.md from the JSON; "
@@ -270,6 +375,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `dl-assign data | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ConfigError, UnknownExperiment, DatasetMissing, DatasetCorrupt, _checkpoint_error()) as exc:
+    except (UsageError, ConfigError, UnknownExperiment, DatasetMissing, DatasetCorrupt, _checkpoint_error()) as exc:
         print(f"dl-assign: error: {exc}", file=sys.stderr)
         return 2

@@ -202,9 +202,9 @@ def override(cfg, assignments: list[str] | dict[str, Any]):
     changes = {}
     for key, raw in pairs:
         if key not in types_:
-            raise ConfigError(
-                f"unknown config key {key!r} for {type(cfg).__name__}; valid keys:\n"
-                + describe_fields(cfg)
+            raise ConfigError(  # one line: the CLI prints it as its one error line
+                f"unknown config key {key!r} for {type(cfg).__name__}; valid keys: {', '.join(types_)} "
+                "(types and ranges: `dl-assign list -v`)"
             )
         shown = raw if isinstance(raw, str) and raw and raw.strip() == raw else repr(raw)
         tp = types_[key]

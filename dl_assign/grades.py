@@ -7,6 +7,12 @@ whose result is missing earns nothing. When it is missing because one of its exp
 is absent, outside CI the row is ``not run``: it leaves the gate's denominator and the summary
 names the dataset and how to get it (the benchmarks skip such an experiment too). Under
 ``CI=true`` a missing dataset is a failure, never a skip: the row stays ``missing`` and counts.
+
+A damaged record (truncated or empty JSON, not an object, a field missing) never stops the others
+from being graded: it is skipped, its rows are ``missing``, and the summary names the file and what
+is wrong (``damaged``). Outside CI the rows of a damaged record leave the gate's denominator, like
+``not run`` ones, and the command warns on stderr; under ``CI=true`` they count, and a damaged
+record fails the grade whatever the score.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dl_assign.results import atomic_write_text, fmt_number, load_results, markdown_table
+from dl_assign.results import Scan, atomic_write_text, damaged_md, fmt_number, markdown_table, scan_results
 
 
 @dataclass(frozen=True)
@@ -287,6 +293,9 @@ CHROMIUM_HOW = ("not a dataset: a browser. apt-get install chromium (Debian's pa
                 "Playwright; never `playwright install`)")
 
 
+DAMAGED = "damaged record"  # a row's status when its record is damaged: out of the gate outside CI, a failure under CI
+
+
 class NoResults(FileNotFoundError):
     """The results folder holds no result records (or does not exist): nothing to grade."""
 
@@ -350,22 +359,35 @@ def grade_rows(records: dict[str, dict], rubric=None, ci: bool = False) -> list[
 def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=None, ci: bool | None = None) -> dict:
     """Grade a results folder; writes grades.json and grades.md there and returns the summary.
 
-    ``ci`` defaults to ``$CI == "true"``. Raises :class:`NoResults` when the folder holds no records.
+    ``ci`` defaults to ``$CI == "true"``. Raises :class:`NoResults` when the folder holds no usable
+    record (absent, a file, empty, or every record damaged). Damaged records are skipped and named in
+    ``summary["damaged"]`` (path -> what is wrong); under ``ci`` any of them fails the grade.
     """
     results_dir = Path(results_dir)
-    records = load_results(results_dir) if results_dir.is_dir() else {}
+    if results_dir.exists() and not results_dir.is_dir():
+        raise NoResults(f"{results_dir} is a file, not a folder of result records")
+    records, damaged = scan_results(results_dir) if results_dir.is_dir() else Scan({}, {})
     if not records:
-        raise NoResults(f"no result records (*.json) in {results_dir}: nothing to grade "
+        if damaged:  # nothing usable: say why, file by file, rather than grade zero points
+            raise NoResults(f"no usable result records in {results_dir}: "
+                            + "; ".join(f"{path}: {why}" for path, why in damaged.items()))
+        where = "the folder does not exist" if not results_dir.exists() else "nothing to grade"
+        raise NoResults(f"no result records (*.json) in {results_dir}: {where} "
                         "(run `dl-assign bench` or `dl-assign run NAME` first)")
     ci = os.environ.get("CI") == "true" if ci is None else ci
     rows = grade_rows(records, rubric, ci=ci)
-    counted = [r for r in rows if r["status"] != "not graded at this budget" and not r["status"].startswith("not run")]
+    by_name = {Path(path).name.removesuffix(".json"): path for path in damaged}  # results are <experiment>.json
+    for r in rows:
+        if r["budget"] is None and r["experiment"] in by_name:  # its record exists but is damaged
+            r.update(status=f"{DAMAGED}: {by_name[r['experiment']]}", missing_datasets={})
+    counted = [r for r in rows if r["status"] != "not graded at this budget" and not r["status"].startswith("not run")
+               and (ci or not r["status"].startswith(DAMAGED))]  # outside CI a damaged record leaves the gate
     total = sum(r["points"] for r in counted)
     earned = sum(r["earned"] for r in rows)
     fraction = earned / total if total else 0.0
     missing = {n: how for r in rows for n, how in r["missing_datasets"].items()}
     summary = {"earned": earned, "total": total, "fraction": fraction, "gate": gate,
-               "passed": fraction >= gate - 1e-12, "ci": ci,
+               "passed": fraction >= gate - 1e-12 and not (ci and damaged), "ci": ci, "damaged": damaged,
                "not_run": sum(r["status"].startswith("not run") for r in rows),
                "missing_datasets": dict(sorted(missing.items())), "rows": rows}
     atomic_write_text(results_dir / "grades.json", json.dumps(summary, indent=1) + "\n")
@@ -395,4 +417,9 @@ def render(summary: dict) -> str:
     how = "".join(f"\n- `{n}`: {h}" for n, h in missing.items())
     if how:
         headline += "\n\nHow to get the missing data:" + how
+    damaged = summary.get("damaged") or {}
+    if damaged:
+        effect = ("CI=true: a damaged record fails the grade whatever the score" if summary.get("ci")
+                  else "their rows are left out of the gate; under CI=true a damaged record fails the grade")
+        headline += f"\n\n{damaged_md(damaged)}\n\n({effect})"
     return f"# Grades\n\n{headline}\n\n{table}\n"

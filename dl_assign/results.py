@@ -13,9 +13,10 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -203,15 +204,96 @@ def write_result(record: dict, results_dir: str | Path = "results") -> Path:
     return path
 
 
-def load_results(results_dir: str | Path = "results") -> dict[str, dict]:
-    out = {}
+CORE_FIELDS = ("experiment", "budget", "metrics")  # what every reader needs; the renderers need REQUIRED_FIELDS
+_FIELD_TYPES = {"experiment": (str,), "budget": (str,), "config": (dict,), "seeds": (list,), "metrics": (dict,),
+                "wall_seconds": (int, float), "dataset": (dict, type(None)), "env": (dict,)}
+_JSON_TYPE = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+              bool: "a boolean", type(None): "null"}
+
+
+class Scan(NamedTuple):
+    """What :func:`scan_results` found: the usable records, and what is wrong with each other file."""
+
+    records: dict[str, dict]  # experiment -> record
+    damaged: dict[str, str]  # path -> what is wrong with it, in words
+
+
+def record_problem(record: Any, file_name: str, required: tuple[str, ...] = CORE_FIELDS) -> str | None:
+    """None for a usable record, else what is wrong with it: one phrase naming the field."""
+    if not isinstance(record, dict):
+        return f"holds {_JSON_TYPE.get(type(record), type(record).__name__)}, not a result record (a JSON object)"
+    missing = [k for k in required if k not in record]
+    if missing:
+        return f"misses the field{'s' * (len(missing) > 1)} {', '.join(missing)}"
+    for key, allowed in _FIELD_TYPES.items():
+        if key in record and (not isinstance(record[key], allowed) or isinstance(record[key], bool)):
+            want = " or ".join(dict.fromkeys(_JSON_TYPE[t] for t in allowed))
+            return f"field {key} is {_JSON_TYPE.get(type(record[key]), '?')}, not {want}"
+    if f"{record['experiment']}.json" != file_name:
+        return f"names experiment {record['experiment']!r}, whose file is {record['experiment']}.json"
+    for name, m in record.get("metrics", {}).items():
+        if not isinstance(m, dict) or not {"mean", "std", "values"} <= set(m):
+            return f"metric {name!r} is not an object with mean, std and values"
+        if not isinstance(m["values"], list) or any(
+                m[k] is not None and (isinstance(m[k], bool) or not isinstance(m[k], int | float))
+                for k in ("mean", "std")):
+            return f"metric {name!r} has a mean or std that is not a number, or values that are not a list"
+    return None
+
+
+def scan_results(results_dir: str | Path = "results", required: tuple[str, ...] = CORE_FIELDS) -> Scan:
+    """Every ``<name>.json`` record in ``results_dir`` (not ``grades*.json``), and every damaged one.
+
+    A file that cannot be read, is not JSON (truncated, empty), is not an object, misses a field of
+    ``required`` or holds a field of the wrong type is left out of ``records`` and named in ``damaged``
+    with what is wrong: one damaged file never stops the others from being read. An absent folder
+    holds nothing.
+    """
+    records, damaged = {}, {}
     for path in sorted(Path(results_dir).glob("*.json")):
         if path.name.startswith("grades"):
             continue
-        record = json.loads(path.read_text())
-        if "experiment" in record:
-            out[record["experiment"]] = record
-    return out
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            damaged[str(path)] = "not UTF-8 text"
+            continue
+        except OSError as exc:  # a folder named x.json, a file we may not read
+            damaged[str(path)] = f"cannot be read ({exc.strerror or exc})"
+            continue
+        if not text.strip():
+            damaged[str(path)] = "empty file"
+            continue
+        try:
+            record = json.loads(text)
+        except ValueError as exc:
+            damaged[str(path)] = f"not valid JSON, truncated? ({exc})"
+            continue
+        problem = record_problem(record, path.name, required)
+        if problem:
+            damaged[str(path)] = problem
+        else:
+            records[record["experiment"]] = record
+    return Scan(records, damaged)
+
+
+def load_results(results_dir: str | Path = "results", required: tuple[str, ...] = CORE_FIELDS) -> dict[str, dict]:
+    """The usable records of :func:`scan_results`; a warning line on stderr names each damaged file."""
+    scan = scan_results(results_dir, required)
+    for path, problem in scan.damaged.items():
+        print(f"warning: damaged result record skipped: {path}: {problem}", file=sys.stderr)
+    return scan.records
+
+
+def damaged_md(damaged: dict[str, str]) -> str:
+    """The damaged files as a Markdown list under one sentence; empty when there are none.
+
+    Each problem is set as code: it quotes the parser (``line 1 column 25``), not a measured number.
+    """
+    if not damaged:
+        return ""
+    return ("**Damaged result records, skipped** (rerun the experiment to rewrite one):\n\n"
+            + "\n".join(f"- `{path}`: `{problem}`" for path, problem in damaged.items()))
 
 
 def fmt_number(x: float, digits: int = 4) -> str:
@@ -267,7 +349,7 @@ def render_markdown(record: dict) -> str:
 def write_index(results_dir: str | Path = "results") -> None:
     if not is_main_process():
         return
-    records = load_results(results_dir)
+    records, damaged = scan_results(results_dir, REQUIRED_FIELDS)
     rows = []
     for name, rec in records.items():
         headline = next(iter(rec["metrics"].items()), None)
@@ -276,4 +358,6 @@ def write_index(results_dir: str | Path = "results") -> None:
                      f"{rec['wall_seconds']:.0f}", rec["env"].get("git_sha", "?")[:12]])
     text = "# Results\n\nEvery experiment's latest committed run (regenerate: `make bench`).\n\n"
     text += markdown_table(["experiment", "budget", "seeds", "headline metric", "wall s", "git"], rows)
+    if damaged:
+        text += "\n\n" + damaged_md({Path(p).name: why for p, why in damaged.items()})
     atomic_write_text(Path(results_dir) / "index.md", text + "\n")

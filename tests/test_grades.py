@@ -130,3 +130,50 @@ def test_grade_cli_without_results_exits_2(tmp_path, capsys, make):
     captured = capsys.readouterr()
     assert "no result records" in captured.err and str(folder) in captured.err
     assert captured.out == "" and not (folder / "grades.json").exists()
+
+
+# --- a damaged record: named, skipped, the other rows graded; a failure only under CI -----------
+
+DAMAGED_RUBRIC = (
+    grades.Row("q1", "a.exp", "acc", {"standard": 0.9}, 3),
+    grades.Row("q2", "b.exp", "err", {"standard": 0.1}, 2, higher_is_better=False),
+    grades.Row("q3", "c.exp", "acc", {"standard": 0.9}, 1),
+)
+
+
+@pytest.fixture
+def one_truncated(tmp_path):
+    _write(tmp_path, "a.exp", "standard", acc=0.95)
+    _write(tmp_path, "b.exp", "standard", err=0.05)
+    (tmp_path / "c.exp.json").write_text('{"experiment": "c.exp", "budget": "standard", "metr')
+    return tmp_path
+
+
+def test_a_damaged_record_outside_ci_is_named_and_the_good_rows_pass(one_truncated):
+    summary = grades.grade(one_truncated, rubric=DAMAGED_RUBRIC, ci=False)
+    path = str(one_truncated / "c.exp.json")
+    assert list(summary["damaged"]) == [path] and "not valid JSON" in summary["damaged"][path]
+    assert [r["status"] for r in summary["rows"]] == ["pass", "pass", f"damaged record: {path}"]
+    assert (summary["earned"], summary["total"], summary["passed"]) == (5, 5, True)  # q3 leaves the gate
+    md = (one_truncated / "grades.md").read_text()
+    assert "**Damaged result records, skipped**" in md and f"- `{path}`: `not valid JSON" in md
+    assert json.loads((one_truncated / "grades.json").read_text())["damaged"] == summary["damaged"]
+
+
+def test_a_damaged_record_under_ci_fails_the_grade(one_truncated):
+    summary = grades.grade(one_truncated, rubric=DAMAGED_RUBRIC, gate=0.5, ci=True)
+    assert (summary["earned"], summary["total"]) == (5, 6)  # q3 counts: 83% clears the 50% gate ...
+    assert not summary["passed"]  # ... yet a damaged record under CI is a failure
+    assert "CI=true: a damaged record fails the grade" in (one_truncated / "grades.md").read_text()
+
+
+def test_grade_cli_warns_naming_the_damaged_record_and_fails_under_ci(one_truncated, monkeypatch, capsys):
+    monkeypatch.setattr(grades, "RUBRIC", DAMAGED_RUBRIC)
+    monkeypatch.delenv("CI", raising=False)
+    assert main(["grade", "--results-dir", str(one_truncated)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"dl-assign: warning: damaged result record skipped: {one_truncated}/c.exp.json")
+    assert captured.err.count("\n") == 1 and "| q1 | a.exp |" in captured.out
+    monkeypatch.setenv("CI", "true")
+    assert main(["grade", "--results-dir", str(one_truncated)]) == 1
+    assert "c.exp.json" in capsys.readouterr().err

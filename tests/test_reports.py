@@ -238,3 +238,26 @@ def test_inlined_figures_are_compacted_pngs_of_the_same_picture():
 def test_every_html_report_stays_under_2_mb(name, rendered):
     """The pages are committed on every regeneration: figures are inlined compacted, not as they are."""
     assert rendered[name][1].stat().st_size < 2_000_000
+
+
+def test_report_names_and_skips_a_damaged_record(tmp_path, capsys):
+    from dl_assign.cli import main
+
+    results = tmp_path / "results"
+    results.mkdir()
+    for name in ("numpy_nn.gradcheck", "fashion.eda"):  # two good records of cs776's
+        shutil.copy(RESULTS / f"{name}.json", results)
+    (results / "fashion.numpy_mlp.json").write_text('{"experiment": "fashion.numpy_mlp", "bud')  # and a truncated one
+    assert main(["report", "--results-dir", str(results)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{results}/fashion.numpy_mlp.json: not valid JSON" in err
+    assert sorted(p.name for p in results.glob("*.md")) == ["fashion.eda.md", "index.md", "numpy_nn.gradcheck.md"]
+    index = (results / "index.md").read_text()
+    assert "[fashion.eda](fashion.eda.md)" in index and "- `fashion.numpy_mlp.json`: `not valid JSON" in index
+
+    assert main(["report", "--results-dir", str(results), "--assignment", "all"]) == 0
+    assert "fashion.numpy_mlp.json" in capsys.readouterr().err
+    md = (results / "reports" / "cs776.md").read_text()
+    assert "### `fashion.numpy_mlp`\n\n**MISSING**" in md and "### `fashion.eda`\n\n**MISSING**" not in md
+    assert "- `fashion.numpy_mlp.json`: `not valid JSON" in md
+    assert "fashion.numpy_mlp.json" not in (results / "reports" / "gender.md").read_text()  # not asked there

@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,75 @@ def test_non_finite_values_become_null():
 @pytest.mark.parametrize("x,want", [(0.90215, "0.9022"), (3.2e-13, "3.20e-13"), (0.0, "0.0000"), (2.5e8, "2.50e+08")])
 def test_fmt_number_switches_to_scientific_for_tiny_and_huge(x, want):
     assert results.fmt_number(x) == want
+
+
+# --- damaged records: named and skipped, never fatal -------------------------------------------
+
+GOOD_METRICS = '{"acc": {"mean": 0.5, "std": 0.0, "values": [0.5]}}'
+DAMAGE = {  # file content -> the words naming what is wrong with it
+    "truncated": ('{"experiment": "c.exp", "budget": "stand', "not valid JSON"),
+    "empty": ("", "empty file"),
+    "blank": ("  \n", "empty file"),
+    "list": ("[1, 2, 3]", "holds a list, not a result record"),
+    "null": ("null", "holds null"),
+    "no metrics": ('{"experiment": "c.exp", "budget": "standard"}', "misses the field metrics"),
+    "no budget or metrics": ('{"experiment": "c.exp"}', "misses the fields budget, metrics"),
+    "budget a number": ('{"experiment": "c.exp", "budget": 3, "metrics": {}}',
+                        "field budget is a number, not a string"),
+    "metric not an object": ('{"experiment": "c.exp", "budget": "standard", "metrics": {"acc": 0.9}}',
+                             "metric 'acc' is not an object with mean, std and values"),
+    "mean as text": ('{"experiment": "c.exp", "budget": "standard", "metrics": '
+                     '{"acc": {"mean": "0.9", "std": 0, "values": [0.9]}}}', "metric 'acc' has a mean or std"),
+    "another name": (f'{{"experiment": "a.exp", "budget": "standard", "metrics": {GOOD_METRICS}}}',
+                     "names experiment 'a.exp', whose file is a.exp.json"),
+}
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_record_is_named_and_the_others_are_read(tmp_path, kind, capsys):
+    content, words = DAMAGE[kind]
+    for name in ("a.exp", "b.exp"):
+        results.write_result(_record(name), tmp_path)
+    (tmp_path / "c.exp.json").write_text(content)
+    scan = results.scan_results(tmp_path)
+    assert sorted(scan.records) == ["a.exp", "b.exp"]
+    assert scan.records["a.exp"]["metrics"]["acc"]["mean"] == pytest.approx(0.7)  # the good one, not c's copy
+    assert list(scan.damaged) == [str(tmp_path / "c.exp.json")]
+    assert words in scan.damaged[str(tmp_path / "c.exp.json")]
+    assert sorted(results.load_results(tmp_path)) == ["a.exp", "b.exp"]  # load_results: the same, and it warns
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "c.exp.json" in err and words in err
+
+
+def test_unreadable_and_non_utf8_records_are_named(tmp_path):
+    results.write_result(_record("a.exp"), tmp_path)
+    (tmp_path / "b.exp.json").mkdir()  # reading it fails as a file we may not read would (root reads chmod 000)
+    (tmp_path / "c.exp.json").write_bytes(b"\xff\xfe{\x00")
+    scan = results.scan_results(tmp_path)
+    assert list(scan.records) == ["a.exp"]
+    assert scan.damaged == {str(tmp_path / "b.exp.json"): "cannot be read (Is a directory)",
+                            str(tmp_path / "c.exp.json"): "not UTF-8 text"}
+
+
+def test_renderers_require_every_field(tmp_path):
+    rec = _record("a.exp")
+    del rec["env"]
+    (tmp_path / "a.exp.json").write_text(json.dumps(rec))
+    assert list(results.scan_results(tmp_path).records) == ["a.exp"]  # enough to grade
+    assert results.scan_results(tmp_path, results.REQUIRED_FIELDS).damaged == {
+        str(tmp_path / "a.exp.json"): "misses the field env"}  # not enough to render
+
+
+def test_index_lists_damaged_records(tmp_path):
+    (tmp_path / "c.exp.json").write_text('{"experiment": "c.exp", "bud')
+    results.write_result(_record("a.exp"), tmp_path)  # writes index.md, which reads the folder
+    index = (tmp_path / "index.md").read_text()
+    assert "[a.exp](a.exp.md)" in index
+    assert "**Damaged result records, skipped**" in index and "- `c.exp.json`: `not valid JSON" in index
+
+
+def test_every_committed_result_is_usable():
+    folder = Path(__file__).resolve().parents[1] / "results"
+    scan = results.scan_results(folder, results.REQUIRED_FIELDS)
+    assert scan.damaged == {}
+    assert len(scan.records) == len([p for p in folder.glob("*.json") if not p.name.startswith("grades")]) > 0

@@ -20,7 +20,15 @@ from pathlib import Path
 
 from dl_assign.reports.assignments import ASSIGNMENTS, Assignment, Question, get
 from dl_assign.reports.html import to_html
-from dl_assign.results import atomic_write_text, fmt_metric, fmt_number, load_results, markdown_table
+from dl_assign.results import (
+    REQUIRED_FIELDS,
+    atomic_write_text,
+    damaged_md,
+    fmt_metric,
+    fmt_number,
+    markdown_table,
+    scan_results,
+)
 
 MISSING = "**MISSING**"
 # config fields a report shows as hyperparameters, when the experiment has them
@@ -186,7 +194,7 @@ def render(assignment: str | Assignment, results_dir: str | Path = "results", ou
     a = get(assignment) if isinstance(assignment, str) else assignment
     results_dir = Path(results_dir)
     out_dir = Path(out_dir) if out_dir is not None else results_dir / "reports"
-    records = load_results(results_dir)
+    records, damaged = scan_results(results_dir, REQUIRED_FIELDS)
     wanted = [n for q in a.questions for n in q.experiments]
     missing = sorted({n for n in wanted if n not in records})
     lines = [f"# {a.title}", "",
@@ -195,6 +203,9 @@ def render(assignment: str | Assignment, results_dir: str | Path = "results", ou
              "no number in it was written by hand.", ""]
     if missing:
         lines += [f"{MISSING}: " + ", ".join(f"`{n}`" for n in missing) + " (shown where each is asked).", ""]
+    ours = {p: why for p, why in damaged.items() if Path(p).name.removesuffix(".json") in wanted}
+    if ours:  # a damaged record of this report's experiments: it is MISSING above, and here is why
+        lines += [f"{MISSING}: " + damaged_md({Path(p).name: why for p, why in ours.items()}), ""]
     for q in a.questions:
         lines += _question_md(q, records, results_dir, out_dir)
     if a.ethics:
