@@ -1,4 +1,5 @@
-"""``dl-assign list | run NAME [--budget B] [--set k=v ...] | data | grade | bench | serve | report``.
+"""``dl-assign list | run NAME [--budget B] [--set k=v ...] | data | grade | bench | models | pretrained
+| serve | report | env``.
 
 Bad input (a value out of range, a path that is a file where a folder is wanted, a damaged record,
 a port in use) ends in one line on stderr, ``dl-assign: error: ...`` naming the value or the file
@@ -54,10 +55,21 @@ def _cmd_list(args) -> int:
     return 0
 
 
+RESULTS_HELP = ("where results go (default $DL_ASSIGN_RESULTS, else build/results-smoke at the smoke budget, so "
+                "that a smoke run never overwrites the committed standard results/, else results)")
+
+
+def default_results_dir(budget: str) -> str:
+    """$DL_ASSIGN_RESULTS, else ``build/results-smoke`` for smoke (as the benchmarks), else ``results``."""
+    return os.environ.get("DL_ASSIGN_RESULTS") or ("build/results-smoke" if budget == "smoke" else "results")
+
+
 def _cmd_run(args) -> int:
     from dl_assign import registry, results
     from dl_assign.results import fmt_metric
 
+    if args.results_dir is None:
+        args.results_dir = default_results_dir(args.budget)
     _folder(args.results_dir, "--results-dir")  # before any training: the run must be able to write its result
     _folder(args.checkpoint_dir, "--checkpoint-dir")
     overrides = list(args.set or [])
@@ -139,8 +151,11 @@ def _cmd_env(args) -> int:
 def _cmd_grade(args) -> int:
     from dl_assign import grades
 
+    if args.out is not None:
+        _folder(args.out, "--out")
+
     try:
-        summary = grades.grade(args.results_dir, gate=args.gate)
+        summary = grades.grade(args.results_dir, gate=args.gate, out_dir=args.out)
     except grades.NoResults as exc:  # an empty or absent folder is a mistake, not a 0-point grade
         raise UsageError(str(exc)) from None
     _warn_damaged(summary["damaged"], "a failure under CI=true" if summary["ci"]
@@ -191,7 +206,27 @@ def _cmd_models(args) -> int:
     return 0
 
 
+def _cmd_pretrained(args) -> int:
+    """Store the ready ImageNet classifier(s) from the offline weights: something to serve without training."""
+    from dl_assign import pretrained, store
+    from dl_assign.weights import WeightsError
+
+    root = _folder(store.store_root(args.root), "--root" if args.root is not None else "$DL_ASSIGN_MODELS")
+    for name in args.names or ["efficientnet_lite0"]:
+        try:
+            info, added = pretrained.install(name, root=root)
+        except (ValueError, WeightsError) as exc:  # an unknown name; the weights package missing or damaged
+            print(f"dl-assign: error: {exc}", file=sys.stderr)
+            return 2
+        what = "stored" if added else "already stored (the same weights)"
+        print(f"{info.task}/{info.name} version {info.version}: {what} in {root.resolve()}")
+    print("serve it: dl-assign serve  (then open http://127.0.0.1:8000 and upload a photo)")
+    return 0
+
+
 def _cmd_bench(args) -> int:
+    if args.results_dir is None:
+        args.results_dir = default_results_dir(args.budget)
     _folder(args.results_dir, "--results-dir")
     if not Path("benchmarks").is_dir():
         raise UsageError(f"no benchmarks/ folder in {Path.cwd()}: run `dl-assign bench` from the repository root")
@@ -257,6 +292,9 @@ def _seeds_arg(text: str) -> str:
 def _check_bind(host: str, port: int) -> None:
     """Bind ``host:port`` as uvicorn will, then let go: an unknown host or a port in use is one line
     here, before seconds of imports, not a traceback from inside the server."""
+    if not host or "/" in host or any(ch.isspace() for ch in host):  # a URL or a typo: never looked up
+        raise UsageError(f"--host {host!r}: give a host name or an address (127.0.0.1, ::1, 0.0.0.0), "
+                         "not a URL or a path")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET  # uvicorn's choice
     try:
         infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
@@ -304,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--budget", default="standard", choices=BUDGETS)
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     s.add_argument("--seeds", type=_seeds_arg, help="comma-separated seeds, e.g. 0,1,2")
-    s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
+    s.add_argument("--results-dir", default=None, help=RESULTS_HELP)
     s.add_argument("--checkpoint-dir", default="checkpoints")
     s.add_argument("--resume", action="store_true", help="continue from the last epoch checkpoint")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -322,11 +360,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
     s.add_argument("--gate", type=_fraction_arg, default=None,
                    help="fraction of the points needed, 0 to 1 (default: every row must pass)")
+    s.add_argument("--out", default=None, metavar="DIR",
+                   help="where grades.json and grades.md go (default: the results folder)")
     s.set_defaults(fn=_cmd_grade)
 
     s = sub.add_parser("bench", help="run the benchmark suite (pytest benchmarks) at a budget")
     s.add_argument("--budget", default="standard", choices=BUDGETS)
-    s.add_argument("--results-dir", default=os.environ.get("DL_ASSIGN_RESULTS", "results"))
+    s.add_argument("--results-dir", default=None, help=RESULTS_HELP)
     s.add_argument("-k", help="pytest -k expression to select experiments")
     s.add_argument("--shard", type=_shard_arg, metavar="K/N",
                    help="run the K-th of N disjoint slices of the experiment list (1-based; job arrays)")
@@ -335,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("models", help="list the model store: task, model, versions, test accuracy")
     s.add_argument("--root", default=None, help="store folder (default $DL_ASSIGN_MODELS or ./.models)")
     s.set_defaults(fn=_cmd_models)
+
+    s = sub.add_parser("pretrained", help="store the ImageNet EfficientNet-Lite0 (1000 classes) from the offline "
+                                          "weights in seconds: a model to serve with no training")
+    s.add_argument("names", nargs="*", metavar="NAME",
+                   help="efficientnet_lite0 (default), efficientnet_lite1, efficientnet_lite2")
+    s.add_argument("--root", default=None, help="store folder (default $DL_ASSIGN_MODELS or ./.models)")
+    s.set_defaults(fn=_cmd_pretrained)
 
     s = sub.add_parser("serve", help="the web app: upload an image, pick stored models/versions, see predictions")
     s.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; another host warns: no authentication")

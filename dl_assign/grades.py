@@ -356,7 +356,8 @@ def grade_rows(records: dict[str, dict], rubric=None, ci: bool = False) -> list[
     return rows
 
 
-def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=None, ci: bool | None = None) -> dict:
+def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=None, ci: bool | None = None,
+          out_dir: str | Path | None = None) -> dict:
     """Grade a results folder; writes grades.json and grades.md there and returns the summary.
 
     ``ci`` defaults to ``$CI == "true"``. Raises :class:`NoResults` when the folder holds no usable
@@ -390,8 +391,10 @@ def grade(results_dir: str | Path = "results", gate: float = GATE, rubric=None, 
                "passed": fraction >= gate - 1e-12 and not (ci and damaged), "ci": ci, "damaged": damaged,
                "not_run": sum(r["status"].startswith("not run") for r in rows),
                "missing_datasets": dict(sorted(missing.items())), "rows": rows}
-    atomic_write_text(results_dir / "grades.json", json.dumps(summary, indent=1) + "\n")
-    atomic_write_text(results_dir / "grades.md", render(summary))
+    out_dir = results_dir if out_dir is None else Path(out_dir)  # `make test` grades results/ into build/
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "grades.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out_dir / "grades.md", render(summary))
     return summary
 
 

@@ -43,7 +43,7 @@ class Case:
 
     @property
     def command(self) -> str:
-        return " ".join(("dl-assign", *self.argv)).replace("{port}", "PORT")
+        return " ".join(a or "''" for a in ("dl-assign", *self.argv)).replace("{port}", "PORT")
 
     @property
     def id(self) -> str:
@@ -100,6 +100,8 @@ CASES: tuple[Case, ...] = (
                                           f'{{"test_accuracy": {GOOD_METRIC}}}}}')),
     Case("--results-dir is a file", ("grade", "--results-dir", "afile"), "afile is a file, not a folder",
          setup=_file("afile")),
+    Case("grade --out is a file", ("grade", "--out", "afile"), "--out afile is a file, not a folder",
+         setup=_file("afile")),
     Case("--results-dir does not exist", ("grade", "--results-dir", "nope"),
          "no result records (*.json) in nope: the folder does not exist"),
     Case("--gate above 1", ("grade", "--gate", "1.5"),
@@ -149,6 +151,11 @@ CASES: tuple[Case, ...] = (
     Case("bench --results-dir is a file", ("bench", "--results-dir", "afile"), "--results-dir afile is a file",
          setup=_file("afile")),
     Case("bench outside the repository", ("bench",), "no benchmarks/ folder in"),
+    # pretrained: the ready ImageNet models
+    Case("an unknown ready-made model", ("pretrained", "resnet18"),
+         "no ready-made model 'resnet18'; choose one of: efficientnet_lite0"),
+    Case("pretrained --root is a file", ("pretrained", "--root", "afile"), "--root afile is a file, not a folder",
+         setup=_file("afile")),
     # serve: every one fails before a server binds
     Case("--port above 65535", ("serve", "--port", "99999"),
          "argument --port: takes an integer from 0 to 65535; got 99999", subprocess=True),
@@ -158,8 +165,9 @@ CASES: tuple[Case, ...] = (
     Case("--threads negative", ("serve", "--threads", "-2"), "argument --threads: takes an integer >= 1; got -2"),
     Case("--store is a file", ("serve", "--store", "afile"), "--store afile is a file, not a folder",
          setup=_file("afile"), subprocess=True),
-    Case("--host that does not resolve", ("serve", "--host", "no-such-host.invalid"),
-         "--host no-such-host.invalid: cannot be resolved", subprocess=True),
+    Case("--host given as a URL", ("serve", "--host", "http://127.0.0.1:8000"),
+         "--host 'http://127.0.0.1:8000': give a host name or an address", subprocess=True),
+    Case("--host empty", ("serve", "--host", ""), "--host '': give a host name or an address"),
     Case("--host that is not this machine's", ("serve", "--host", "192.0.2.1", "--port", "8765"),
          "cannot serve on 192.0.2.1:8765"),
     Case("--port already in use", ("serve", "--port", "{port}"), "cannot serve on 127.0.0.1:{port}",

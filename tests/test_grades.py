@@ -177,3 +177,14 @@ def test_grade_cli_warns_naming_the_damaged_record_and_fails_under_ci(one_trunca
     monkeypatch.setenv("CI", "true")
     assert main(["grade", "--results-dir", str(one_truncated)]) == 1
     assert "c.exp.json" in capsys.readouterr().err
+
+
+def test_grades_can_go_elsewhere_leaving_the_results_folder_untouched(no_pests, tmp_path, monkeypatch):
+    """`make test` grades the committed results/ into build/grades-results: results/ is only read."""
+    monkeypatch.delenv("CI", raising=False)
+    before = {p.name: p.stat().st_mtime_ns for p in no_pests.iterdir()}
+    out = tmp_path / "build" / "grades-results"
+    summary = grades.grade(no_pests, rubric=DATA_RUBRIC, out_dir=out)
+    assert {p.name: p.stat().st_mtime_ns for p in no_pests.iterdir()} == before
+    assert json.loads((out / "grades.json").read_text())["earned"] == summary["earned"]
+    assert (out / "grades.md").read_text().startswith("# Grades")
