@@ -1,6 +1,9 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make bench   set up, get data, train every experiment at the standard budget -> results/, grades
 #   make test    set up, get data, run the tests and the smoke benchmarks, gate on the grades
+#                (writes only under build/: the committed results/ are graded into build/grades-results)
+# and one shows something at once:
+#   make serve   set up, store the ready ImageNet EfficientNet-Lite0 (seconds, no training), serve the page
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +11,7 @@ BUDGET ?= standard
 export DL_ASSIGN_DATA ?= $(CURDIR)/.data
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data test bench reports grade lint clean
+.PHONY: setup data test bench reports grade lint clean serve
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +36,7 @@ test: data
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --budget smoke --results-dir build/results-smoke \
 		--benchmark-json build/bench-smoke.json
 	$(BIN)/dl-assign grade --results-dir build/results-smoke
-	$(BIN)/dl-assign grade --results-dir results
+	$(BIN)/dl-assign grade --results-dir results --out build/grades-results
 
 bench: data
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --budget $(BUDGET) \
@@ -48,6 +51,11 @@ reports: setup
 
 grade: setup
 	$(BIN)/dl-assign grade --results-dir results
+
+# a useful page on a fresh clone: the ImageNet classifier from the offline weights, then the server
+serve: setup
+	$(BIN)/dl-assign pretrained
+	$(BIN)/dl-assign serve
 
 lint: setup
 	$(BIN)/ruff check dl_assign tests benchmarks conftest.py
