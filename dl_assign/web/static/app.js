@@ -19,7 +19,8 @@ async function apiError(resp) {
 }
 
 function label(m, v) {
-  const acc = v.test_accuracy == null ? "test accuracy n/a" : `test accuracy ${v.test_accuracy.toFixed(3)}`;
+  const acc = v.budget === "pretrained" ? "ImageNet-pretrained by its authors, not evaluated here"
+    : v.test_accuracy == null ? "test accuracy n/a" : `test accuracy ${v.test_accuracy.toFixed(3)}`;
   return `${m.task} / ${m.model}  v${v.version}${v.version === m.latest ? " (latest)" : ""}  ·  ${acc}`;
 }
 
@@ -28,7 +29,9 @@ async function loadModels() {
   try {
     const resp = await fetch("/api/models");
     if (!resp.ok) throw new Error(await apiError(resp));
-    state.models = (await resp.json()).models;
+    const body = await resp.json();
+    state.models = body.models;
+    state.hint = body.hint;
   } catch (e) {
     showError(`Could not list the models: ${e.message}`);
     return;
@@ -47,7 +50,7 @@ async function loadModels() {
     }
     sel.appendChild(group);
   }
-  if (!state.models.length) showError("The model store is empty: train a model first (make bench).");
+  if (!state.models.length) showError(state.hint || "The model store is empty.");
   else sel.querySelector("option").selected = true;
   $("status").textContent = `${state.models.length} model(s), ${sel.options.length} version(s) in the store`;
   updateButton();
@@ -57,10 +60,17 @@ function updateButton() {
   $("predict").disabled = !(state.file && $("models").selectedOptions.length);
 }
 
+function sizeText(bytes) {
+  // bytes below 1 KiB, then KiB / MiB with one decimal: a 700-byte file is not "0 KB"
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 function setFile(file) {
   if (!file) return;
   state.file = file;
-  $("file-name").textContent = `${file.name} (${Math.round(file.size / 1024)} KB)`;
+  $("file-name").textContent = `${file.name} (${sizeText(file.size)})`;
   const img = $("preview");
   if (img.src) URL.revokeObjectURL(img.src);
   img.src = URL.createObjectURL(file);
