@@ -375,14 +375,18 @@ def test_serve_binds_loopback_and_warns_on_another_host(monkeypatch, capsys, tin
 
     from dl_assign import cli
 
-    calls, threads = [], []
+    calls, threads, checked = [], [], []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    # the bind check is tested with a real socket in test_cli_bad_input; here nothing binds (the fixed ports
+    # may be taken on the machine, and a test never binds anything but 127.0.0.1 on a free port)
+    monkeypatch.setattr(cli, "_check_bind", lambda host, port: checked.append((host, port)))
     monkeypatch.setattr(torch, "set_num_threads", threads.append)  # not this test process's threads
     assert cli.main(["serve", "--store", str(tiny_store), "--port", "8123"]) == 0
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8123 and threads == [1]
     assert "no authentication" not in capsys.readouterr().err
     assert cli.main(["serve", "--host", "0.0.0.0", "--store", str(tiny_store)]) == 0
     assert calls[-1]["host"] == "0.0.0.0" and "no authentication" in capsys.readouterr().err
+    assert checked == [("127.0.0.1", 8123), ("0.0.0.0", 8000)]  # checked before serving, every time
 
 
 # --- a real server, a real browser, models trained at smoke -----------------------------------
