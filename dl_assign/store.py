@@ -275,6 +275,9 @@ def _save(model: nn.Module, *, task: str, name: str, builder: str, builder_kwarg
     torch.save(state, buf)
     data = buf.getvalue()
     meta["sha256"], meta["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+    same = _same_weights(model_dir, meta["sha256"])
+    if same is not None:  # bit-identical to a stored version (a re-run with the same seed): marked, not hidden
+        meta["duplicate_of"] = same
 
     model_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(model_dir)
@@ -301,6 +304,19 @@ def _save(model: nn.Module, *, task: str, name: str, builder: str, builder_kwarg
     _fsync_dir(model_dir)
     _bump_last(model_dir, version)
     return VersionInfo(task, name, version, model_dir / str(version), meta["sha256"])
+
+
+def _same_weights(model_dir: Path, sha256: str) -> int | None:
+    """The first complete version of ``model_dir`` whose weights hash is ``sha256``, or None."""
+    if not model_dir.is_dir():
+        return None
+    for vdir in sorted((p for p in model_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)):
+        try:
+            if json.loads((vdir / "meta.json").read_text()).get("sha256") == sha256 and (vdir / "model.pt").is_file():
+                return int(vdir.name)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 @dataclass(frozen=True)

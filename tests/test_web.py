@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -45,7 +46,7 @@ def _save_cnn(root, name, seed, acc, classes=CLASSES, task="bugs"):
                 m.running_var.uniform_(0.5, 2.0)
     return store.save(net, task=task, name=name, builder="small_cnn",
                       builder_kwargs={"n_classes": len(classes), "widths": [8, 16], "dropout": 0.0},
-                      classes=list(classes), preprocessing=PREP, metrics={"test_accuracy": acc},
+                      classes=list(classes), preprocessing=PREP, metrics={"test_accuracy": acc, "val_accuracy": acc},
                       experiment="test", budget="smoke", seed=seed, root=root)
 
 
@@ -105,7 +106,12 @@ def test_healthz_and_model_listing(client):
     a = listing[0]
     assert [v["version"] for v in a["versions"]] == [1, 2] and a["latest"] == 2
     assert [v["test_accuracy"] for v in a["versions"]] == [0.25, 0.5]
-    assert a["classes"] == CLASSES and a["preprocessing"]["size"] == 32 and a["metrics"] == {"test_accuracy": 0.5}
+    assert a["classes"] == CLASSES and a["preprocessing"]["size"] == 32 and a["metrics"] == {"test_accuracy": 0.5,
+                                                                                                "val_accuracy": 0.5}
+    body = client.get("/api/models").json()
+    assert body["default"] == "bugs/cnn_b@1"  # the highest val_accuracy (0.75), not the first or the latest
+    assert [v["validation"] for v in a["versions"]] == [{"metric": "val_accuracy", "value": 0.25},
+                                                        {"metric": "val_accuracy", "value": 0.5}]
     one = client.get("/api/models/bugs/cnn_a/1").json()
     assert (one["version"], one["test_accuracy"], one["classes"]) == (1, 0.25, CLASSES)
     assert client.get("/api/models/bugs/cnn_a/latest").json()["version"] == 2
@@ -286,13 +292,30 @@ def test_every_format_and_mode_predicts(client, fmt, mode):
 
 
 def test_models_load_on_first_use_into_a_bounded_cache(tiny_store):
-    app = create_app(tiny_store, cache_size=1)
+    app = create_app(tiny_store, cache_size=1, warm_up=False)
     with TestClient(app) as c:
         assert c.get("/healthz").json()["cached"] == []
         for model in ("bugs/cnn_a", "bugs/cnn_b", "bugs/cnn_a", "bugs/cnn_a"):
             assert _post(c, _png(), model=model).status_code == 200
         assert app.state.cache.loads == 3  # a, b (a evicted), a again; the last is a hit
         assert c.get("/healthz").json()["cached"] == ["bugs/cnn_a/2"]
+
+
+def test_models_warm_up_at_start_so_the_first_prediction_loads_nothing(tiny_store):
+    app = create_app(tiny_store, cache_size=4)
+    with TestClient(app) as c:  # the lifespan starts the warm-up thread
+        deadline = time.monotonic() + 60
+        while c.get("/healthz").json()["warm_up"]["state"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        warm = c.get("/healthz").json()["warm_up"]
+        assert warm["state"] == "done" and not warm["errors"], warm
+        default = c.get("/api/models").json()["default"]
+        assert warm["loaded"][0] == default.replace("@", "/")  # the page's default first
+        loads = app.state.cache.loads
+        assert loads == len(warm["loaded"]) >= 2
+        model, version = default.split("@")
+        assert _post(c, _png(), model=model, version=version).status_code == 200
+        assert app.state.cache.loads == loads  # served from the warm cache
 
 
 def test_inference_runs_off_the_event_loop_in_inference_mode(tiny_store):

@@ -1,37 +1,55 @@
-"""The API (TorchServe / KServe conventions) and the page, over the versioned model store.
+"""The model server: its own API, the Open Inference Protocol (KServe v2) and TorchServe's inference
+routes, and the page, over the versioned model store.
 
-``GET /api/models``, ``GET /api/models/{task}/{model}/{version}`` (a model's name is ``task/model``),
-``POST /api/predict`` (multipart: ``file``, ``model``, ``version`` = latest, ``top_k`` = 5),
-``GET /healthz``, OpenAPI at ``/openapi.json`` and ``/docs``; ``/`` is the page.
+Own API: ``GET /api/models`` (with ``default``, the best model by validation metric),
+``GET /api/models/{task}/{model}/{version}`` (a model's name is ``task/model``), ``POST /api/predict``
+(multipart: ``file``, ``model``, ``version`` = latest, ``top_k`` = 5), ``GET /healthz``. The other two
+protocols are in :mod:`dl_assign.web.protocols`. OpenAPI at ``/openapi.json``; ``/docs`` and ``/redoc``
+are served from fastapi-offline's bundled assets (no CDN); ``/`` is the page.
 
 Bad input gets a JSON body ``{"error": "<what was wrong, in words>", "status": <code>}`` and never a
-500. An upload is parsed from the request stream in memory (never written to disk) and refused with
-413 as soon as it passes ``max_upload_bytes``, before the rest of the body is read. Models are
-loaded on first use into a bounded LRU cache; decoding and inference run in a worker thread (at
-most ``inference_workers`` at once, under ``torch.inference_mode()``), off the event loop.
+500 (HTTP-level errors too: see :class:`dl_assign.web.server.JsonErrorH11Protocol`). An upload is
+parsed from the request stream in memory (never written to disk) and refused with 413 as soon as it
+passes ``max_upload_bytes``. An image is refused with 413 from its header when it has more than
+``max_pixels`` pixels; a JPEG decodes at a reduced DCT scale. Decodes that still cost more than
+``HEAVY_PIXELS`` run on a thread of their own at the lowest CPU priority (at most ``heavy_decodes``
+at once, ``MAX_HEAVY_WAITING`` waiting, else 503), so they cannot queue or starve normal requests.
+Models are loaded into a bounded LRU cache, warmed up at server start; decoding and inference run in
+worker threads (at most ``inference_workers`` at once, under ``torch.inference_mode()``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
+import os
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
+import numpy as np
 import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from dl_assign import store
-from dl_assign.web.images import ImageError, decode
+from dl_assign.web.images import MAX_PIXELS, ImageError, decode_cost, finish, open_image
 
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB: a large phone photo; a bigger body is refused unread
-MAX_TOP_K = 100
+HEAVY_PIXELS = 4_000_000  # decodes above this (after a JPEG's DCT scaling) go to the low-priority lane
+MAX_HEAVY_WAITING = 8  # costly decodes queued beyond this are refused with 503 and Retry-After
+MAX_BATCH = 16  # images or tensors in one /v2 infer request
+# the validation metrics that choose the default model, best first; test metrics are never used to choose
+VALIDATION_METRICS = ("val_accuracy", "val_auc", "val_macro_f1")
 # what the page says when the store is empty: the two quick ways to fill it (README "First five minutes")
 EMPTY_STORE_HINT = ("The model store is empty. In seconds, with no training: `dl-assign pretrained` stores the "
                     "ImageNet EfficientNet-Lite0 (1000 classes) from the offline weights (`make serve` does it "
@@ -87,9 +105,35 @@ def _meta(vdir: Path) -> dict:
 
 
 def _version_view(meta: dict) -> dict:
-    keep = ("version", "metrics", "experiment", "budget", "seed", "created", "params", "sha256")
-    return {k: meta.get(k) for k in keep} | {"test_accuracy": store._metric(meta.get("metrics", {}),
-                                                                              "test_accuracy")}
+    keep = ("version", "metrics", "experiment", "budget", "seed", "created", "params", "sha256", "bytes")
+    metrics = meta.get("metrics", {})
+    return {k: meta.get(k) for k in keep} | {"test_accuracy": store._metric(metrics, "test_accuracy"),
+                                             "validation": _validation(metrics),
+                                             "duplicate_of": meta.get("duplicate_of")}
+
+
+def _validation(metrics: dict) -> dict | None:
+    """``{metric, value}``: the first of :data:`VALIDATION_METRICS` the version recorded, or None."""
+    for key in VALIDATION_METRICS:
+        value = store._metric(metrics, key)
+        if value is not None:
+            return {"metric": key, "value": value}
+    return None
+
+
+def default_model(view: list[dict]) -> str | None:
+    """``task/model@version`` with the highest validation metric (a model's versions included), or, when
+    no version recorded one, the latest version of the first model; None for an empty store. Versions
+    marked as duplicates are skipped."""
+    best, best_value = None, -1.0
+    for m in view:
+        for v in m["versions"]:
+            val = v.get("validation")
+            if val is not None and v.get("duplicate_of") is None and val["value"] > best_value:
+                best, best_value = f"{m['name']}@{v['version']}", val["value"]
+    if best is None and view:
+        best = f"{view[0]['name']}@{view[0]['latest']}"
+    return best
 
 
 def list_view(root: Path) -> list[dict]:
@@ -197,8 +241,14 @@ async def read_form(request: Request, limit: int) -> tuple[dict[str, str], bytes
         parser.finalize()
     except ApiError:
         raise
+    except ClientDisconnect:
+        raise ApiError(400, f"the body ended early: the client closed the connection after {received:,} of "
+                            f"{declared or 'an unknown number of'} bytes (a truncated upload)") from None
     except Exception as exc:  # noqa: BLE001  a malformed body is the client's error, never a 500
         raise ApiError(400, f"the form could not be parsed: {exc}") from None
+    if ctype == "multipart/form-data" and not _multipart_complete(parser):
+        raise ApiError(400, f"the multipart body is truncated: it ended after {received:,} bytes without its "
+                            f"closing boundary, so the upload is incomplete")
     data, filename = None, None
     for f in files:
         if (f.field_name or b"") == b"file":
@@ -211,50 +261,224 @@ async def read_form(request: Request, limit: int) -> tuple[dict[str, str], bytes
     return fields, data, filename
 
 
-def _int_field(fields: dict, key: str, default: int, lo: int, hi: int) -> int:
-    raw = fields.get(key, "")
-    if raw == "":
-        return default
+def _multipart_complete(parser) -> bool:
+    from python_multipart.multipart import MultipartState
+
+    inner = getattr(parser, "parser", None)
+    return inner is None or getattr(inner, "state", MultipartState.END) == MultipartState.END
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, read from the stream; 413 past ``limit`` bytes, 400 when it ends early."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise ApiError(413, f"body of {int(declared):,} bytes is over the limit of {limit:,} bytes")
+        except ValueError:
+            raise ApiError(400, f"bad Content-Length header {declared!r}") from None
+    chunks, received = [], 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise ApiError(413, f"body is over the limit of {limit:,} bytes (stopped reading at {received:,})")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, f"the body ended early: the client closed the connection after {received:,} of "
+                            f"{declared or 'an unknown number of'} bytes") from None
+    return b"".join(chunks)
+
+
+def parse_top_k(raw, n_classes: int, name: str, default: int = 5) -> int:
+    """``top_k`` as sent (a form string, a JSON int, or None = ``min(default, n_classes)``): 1 to the number of
+    classes of model ``name``, else 422 naming that number."""
+    if raw is None or raw == "":
+        return min(default, n_classes)
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise ApiError(422, f"top_k must be an integer, got {raw!r}")
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(422, f"{key} must be an integer, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise ApiError(422, f"{key} must be between {lo} and {hi}, got {value}")
+        raise ApiError(422, f"top_k must be an integer, got {raw!r}") from None
+    if not 1 <= value <= n_classes:
+        raise ApiError(422, f"top_k must be between 1 and {n_classes} (the number of classes of {name}), "
+                            f"got {value}")
     return value
+
+
+# --- serving: decode lanes, inference, warm-up, readiness --------------------------------------
+
+
+def _lowest_priority() -> None:
+    """Run this thread at nice 19 (Linux schedules threads separately): costly decodes yield the CPU."""
+    with contextlib.suppress(AttributeError, OSError, PermissionError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+def _infer(loaded: store.Loaded, x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, S, S) float -> (B, C) class probabilities, in inference mode."""
+    with torch.inference_mode():
+        return torch.softmax(loaded.model(x).float(), dim=1)
+
+
+def _preprocess(loaded: store.Loaded, image: np.ndarray) -> torch.Tensor:
+    from dl_assign.models.backbones import preprocess
+
+    with torch.inference_mode():
+        return preprocess(image, loaded.preprocessing)  # (1, 3, S, S), the stored eval transform
+
+
+def input_size(loaded_or_meta) -> int:
+    prep = loaded_or_meta.preprocessing if hasattr(loaded_or_meta, "preprocessing") else loaded_or_meta["preprocessing"]
+    return int(prep["size"])
+
+
+class Serving:
+    """What every protocol's route calls: find and load a model, turn an upload or a tensor into
+    class probabilities, and say whether the server is ready."""
+
+    def __init__(self, root: Path, *, cache_size: int, inference_workers: int, max_pixels: int,
+                 heavy_decodes: int):
+        self.root, self.max_pixels = root, max_pixels
+        self.cache = ModelCache(root, cache_size)
+        self.limiter = anyio.CapacityLimiter(inference_workers)
+        self.heavy = ThreadPoolExecutor(max_workers=heavy_decodes, thread_name_prefix="dl-assign-heavy-decode",
+                                        initializer=_lowest_priority)
+        self.heavy_waiting = 0
+        self.warm: dict = {"state": "not started", "loaded": [], "errors": [], "seconds": None}
+
+    # models
+    def names(self) -> list[str]:
+        return _names(self.root)
+
+    def find(self, name: str, version: str | int = "latest") -> tuple[str, str, int]:
+        return find(self.root, name, version)
+
+    async def load(self, task: str, model: str, v: int) -> store.Loaded:
+        try:
+            return await anyio.to_thread.run_sync(self.cache.get, task, model, v, limiter=self.limiter)
+        except store.StoreError as exc:  # checksum mismatch, damaged meta.json, unknown builder
+            raise ApiError(503, f"{task}/{model} version {v} cannot be loaded: {exc}") from None
+
+    # inputs -> probabilities
+    async def decode(self, data: bytes, loaded: store.Loaded) -> np.ndarray:
+        """Upload bytes -> (H, W, 3) uint8, reduced for the model; costly decodes in the low-priority lane."""
+        target = int(loaded.preprocessing.get("resize", loaded.preprocessing["size"]))
+        try:
+            im = await anyio.to_thread.run_sync(lambda: open_image(data, max_pixels=self.max_pixels, target=target))
+            if decode_cost(im) <= HEAVY_PIXELS:
+                return await anyio.to_thread.run_sync(lambda: finish(im, target=target), limiter=self.limiter)
+            if self.heavy_waiting >= MAX_HEAVY_WAITING:
+                w, h = im.size
+                raise ApiError(503, f"busy: {self.heavy_waiting} large images ({w} x {h} is one) are being decoded; "
+                                    f"retry shortly or send a smaller image", retry_after_s=2)
+            self.heavy_waiting += 1
+            try:
+                return await asyncio.wrap_future(self.heavy.submit(finish, im, target=target))
+            finally:
+                self.heavy_waiting -= 1
+        except ImageError as exc:
+            raise ApiError(exc.status, str(exc)) from None
+
+    async def image_probs(self, loaded: store.Loaded, data: bytes) -> tuple[torch.Tensor, float]:
+        """(C,) probabilities of one uploaded image, and the inference time in ms."""
+        image = await self.decode(data, loaded)
+
+        def run() -> tuple[torch.Tensor, float]:
+            t0 = time.perf_counter()
+            probs = _infer(loaded, _preprocess(loaded, image))[0]
+            return probs, (time.perf_counter() - t0) * 1000
+
+        return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+
+    async def tensor_probs(self, loaded: store.Loaded, x: torch.Tensor) -> torch.Tensor:
+        """(B, C) probabilities of a preprocessed (B, 3, S, S) float batch."""
+        return await anyio.to_thread.run_sync(_infer, loaded, x, limiter=self.limiter)
+
+    @staticmethod
+    def top(loaded: store.Loaded, probs: torch.Tensor, k: int) -> list[dict]:
+        p, idx = probs.topk(min(k, probs.numel()))
+        classes = loaded.meta["classes"]
+        return [{"class": classes[i], "index": i, "probability": float(q)} for q, i in zip(p.tolist(), idx.tolist())]
+
+    # start-up and readiness
+    def warm_up(self) -> None:
+        """Load the default model, then the other models' latest versions (up to the cache size), and run one
+        inference on each, so that the first request pays no load or first-call cost."""
+        t0 = time.perf_counter()
+        self.warm["state"] = "warming"
+        view = list_view(self.root)
+        order = []
+        default = default_model(view)
+        if default:
+            name, v = default.rsplit("@", 1)
+            order.append((name, int(v)))
+        order += [(m["name"], m["latest"]) for m in view if (m["name"], m["latest"]) not in order]
+        for name, v in order[: self.cache.size]:
+            task, model = name.split("/")
+            try:
+                loaded = self.cache.get(task, model, v)
+                size = input_size(loaded)
+                _infer(loaded, torch.zeros(1, 3, size, size))
+                self.warm["loaded"].append(f"{name}/{v}")
+            except Exception as exc:  # noqa: BLE001  a damaged version: reported by readiness, never fatal
+                self.warm["errors"].append(f"{name}/{v}: {type(exc).__name__}: {exc}")
+        self.warm["state"], self.warm["seconds"] = "done", round(time.perf_counter() - t0, 3)
+
+    def ready(self) -> tuple[bool, str]:
+        """Ready when at least one model is loaded (or loads now): ``(ready, why)``."""
+        if self.cache.keys():
+            return True, f"{len(self.cache.keys())} model(s) loaded: {', '.join(self.cache.keys())}"
+        view = list_view(self.root)
+        if not view:
+            return False, "the model store is empty: no model to serve (" + EMPTY_STORE_HINT.split(". ")[1] + ")"
+        errors = []
+        for m in view:
+            try:
+                self.cache.get(m["task"], m["model"], m["latest"])
+                return True, f"{m['name']}/{m['latest']} loaded"
+            except store.StoreError as exc:
+                errors.append(f"{m['name']}/{m['latest']}: {exc}")
+        return False, "no stored model loads: " + "; ".join(errors)
 
 
 # --- the app -----------------------------------------------------------------------------------
 
 
-def _predict_sync(loaded: store.Loaded, data: bytes, top_k: int, max_pixels: int | None) -> tuple[list, float]:
-    from dl_assign.models.backbones import preprocess
-
-    image = decode(data, max_pixels=max_pixels)  # (H, W, 3) uint8
-    t0 = time.perf_counter()
-    with torch.inference_mode():
-        x = preprocess(image, loaded.preprocessing)  # (1, 3, S, S), the stored eval transform
-        probs = torch.softmax(loaded.model(x).float(), dim=1)[0]  # (C,)
-    inference_ms = (time.perf_counter() - t0) * 1000
-    p, idx = probs.topk(min(top_k, probs.numel()))
-    classes = loaded.meta["classes"]
-    return [{"class": classes[i], "index": i, "probability": float(q)} for q, i in zip(p.tolist(), idx.tolist())], \
-        inference_ms
-
-
 def create_app(store_root: str | Path | None = None, *, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               cache_size: int = 4, inference_workers: int = 1, max_pixels: int | None = None) -> FastAPI:
-    """The app over ``store_root`` (default ``$DL_ASSIGN_MODELS`` or ./.models)."""
+               cache_size: int = 4, inference_workers: int = 1, max_pixels: int = MAX_PIXELS,
+               heavy_decodes: int = 1, warm_up: bool = True) -> FastAPI:
+    """The app over ``store_root`` (default ``$DL_ASSIGN_MODELS`` or ./.models). With ``warm_up``, the
+    models load in a background thread when the server starts (its lifespan), not on first use."""
+    from fastapi_offline import FastAPIOffline
+
+    from dl_assign.web import protocols
+
     root = store.store_root(store_root)
-    cache = ModelCache(root, cache_size)
-    limiter = anyio.CapacityLimiter(inference_workers)
-    app = FastAPI(title="dl_assign model server", version="1",
-                  description="Upload an image, pick stored models and versions, get the top-k classes.")
-    app.state.cache, app.state.root = cache, root
+    serving = Serving(root, cache_size=cache_size, inference_workers=inference_workers, max_pixels=max_pixels,
+                      heavy_decodes=heavy_decodes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if warm_up:
+            threading.Thread(target=serving.warm_up, name="dl-assign-warm-up", daemon=True).start()
+        yield
+        serving.heavy.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPIOffline(title="dl_assign model server", version="2", lifespan=lifespan,
+                         description="Upload an image, pick stored models and versions, get the top-k classes. "
+                                     "Also speaks the Open Inference Protocol (KServe v2, under /v2) and "
+                                     "TorchServe's inference API (/ping, /predictions/{model}).")
+    app.state.serving, app.state.cache, app.state.root = serving, serving.cache, root
+    cache = serving.cache
 
     @app.exception_handler(ApiError)
     async def _api_error(request, exc: ApiError):
-        return _error(exc.status, exc.message, **exc.extra)
+        response = _error(exc.status, exc.message, **exc.extra)
+        if "retry_after_s" in exc.extra:
+            response.headers["Retry-After"] = str(exc.extra["retry_after_s"])
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc):
@@ -271,13 +495,19 @@ def create_app(store_root: str | Path | None = None, *, max_upload_bytes: int = 
 
     @app.get("/healthz")
     def healthz():
-        return {"status": "ok", "store": str(root.resolve()), "models": len(_names(root)), "cached": cache.keys()}
+        """Liveness with detail: the store, how many models, which are loaded, the warm-up's state."""
+        return {"status": "ok", "store": str(root.resolve()), "models": len(_names(root)), "cached": cache.keys(),
+                "warm_up": serving.warm}
 
     @app.get("/api/models")
     def models():
-        """Every stored model: name (task/model), task, versions with metrics, classes, preprocessing."""
+        """Every stored model: name (task/model), task, versions with metrics, classes, preprocessing; and
+        ``default``, the version the page preselects (best validation metric)."""
         view = list_view(root)
-        return {"store": str(root.resolve()), "models": view} | ({} if view else {"hint": EMPTY_STORE_HINT})
+        return ({"store": str(root.resolve()), "models": view, "default": default_model(view),
+                 "default_rule": "highest " + " / ".join(VALIDATION_METRICS) + " among stored versions "
+                                 "(duplicates skipped); the first model when none recorded one"}
+                | ({} if view else {"hint": EMPTY_STORE_HINT}))
 
     @app.get("/api/models/{task}/{model}/{version}")
     def model_version(task: str, model: str, version: str):
@@ -289,10 +519,13 @@ def create_app(store_root: str | Path | None = None, *, max_upload_bytes: int = 
 
     predict_body = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["file", "model"], "properties": {
-            "file": {"type": "string", "format": "binary", "description": "JPEG/PNG/WebP/BMP/GIF image"},
+            "file": {"type": "string", "format": "binary",
+                     "description": f"JPEG/PNG/WebP/BMP/GIF image, at most {max_upload_bytes:,} bytes and "
+                                    f"{max_pixels:,} pixels"},
             "model": {"type": "string", "description": "task/model, e.g. pests14/mobilenet_v2"},
             "version": {"type": "string", "default": "latest"},
-            "top_k": {"type": "integer", "default": 5, "minimum": 1, "maximum": MAX_TOP_K}}}}}}}
+            "top_k": {"type": "integer", "default": 5, "minimum": 1,
+                      "description": "1 to the model's number of classes"}}}}}}}
 
     @app.post("/api/predict", openapi_extra=predict_body)
     async def predict(request: Request):
@@ -304,28 +537,36 @@ def create_app(store_root: str | Path | None = None, *, max_upload_bytes: int = 
         if not fields.get("model"):
             raise ApiError(422, f"no model chosen: send a 'model' field (one of: {', '.join(_names(root))})",
                            models=_names(root))
-        top_k = _int_field(fields, "top_k", 0, 1, MAX_TOP_K)  # 0: not given, 5 or every class if fewer
         version = fields.get("version") or "latest"
         task, model, v = find(root, fields["model"], version)
-        try:
-            loaded = await anyio.to_thread.run_sync(cache.get, task, model, v, limiter=limiter)
-        except store.StoreError as exc:  # checksum mismatch, damaged meta.json, unknown builder
-            raise ApiError(503, f"{task}/{model} version {v} cannot be loaded: {exc}") from None
-        top_k = top_k or min(5, len(loaded.meta["classes"]))
-        if top_k > len(loaded.meta["classes"]):
-            raise ApiError(422, f"top_k must be between 1 and {len(loaded.meta['classes'])} (the number of "
-                                f"classes of {task}/{model}), got {top_k}")
-        try:
-            preds, inference_ms = await anyio.to_thread.run_sync(_predict_sync, loaded, data, top_k, max_pixels,
-                                                                 limiter=limiter)
-        except ImageError as exc:
-            raise ApiError(exc.status, str(exc)) from None
-        return {"model": f"{task}/{model}", "task": task, "version": v, "predictions": preds,
+        loaded = await serving.load(task, model, v)
+        top_k = parse_top_k(fields.get("top_k"), len(loaded.meta["classes"]), f"{task}/{model}")
+        probs, inference_ms = await serving.image_probs(loaded, data)
+        return {"model": f"{task}/{model}", "task": task, "version": v,
+                "predictions": serving.top(loaded, probs, top_k),
                 "latency_ms": (time.perf_counter() - t0) * 1000, "inference_ms": inference_ms}
+
+    protocols.add_kserve_v2(app, serving, max_body_bytes=2 * max_upload_bytes)
+    protocols.add_torchserve(app, serving, max_body_bytes=max_upload_bytes)
 
     @app.get("/", include_in_schema=False)
     def page():
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        icon = STATIC / "favicon.svg"
+        if not icon.is_file():
+            raise ApiError(404, "no favicon")
+        return FileResponse(icon, media_type="image/svg+xml")
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def b64decode(text: str) -> bytes:
+    """Standard or URL-safe base64 (padding optional) -> bytes; ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError("not a string")
+    t = text.strip().replace("-", "+").replace("_", "/")
+    return base64.b64decode(t + "=" * (-len(t) % 4), validate=True)

@@ -19,6 +19,45 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 
 
+def _json_h11_protocol():
+    """uvicorn's h11 protocol, answering a malformed request (``Content-Length: abc``, a bad header line,
+    a body longer than declared) with the API's JSON error naming h11's reason, not plain text."""
+    import json
+
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class JsonErrorH11Protocol(H11Protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            next_event = self.conn.next_event
+            self._reason = ""
+
+            def remember():
+                try:
+                    return next_event()
+                except h11.RemoteProtocolError as exc:
+                    self._reason = str(exc)
+                    raise
+
+            self.conn.next_event = remember
+
+        def send_400_response(self, msg: str) -> None:
+            reason = self._reason or msg
+            body = json.dumps({"error": f"malformed HTTP request: {reason}", "status": 400}).encode()
+            headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+            try:
+                self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers,
+                                                                 reason=b"Bad Request")))
+                self.transport.write(self.conn.send(h11.Data(data=body)))
+                self.transport.write(self.conn.send(h11.EndOfMessage()))
+            except h11.LocalProtocolError:  # the connection state forbids a response: just close
+                pass
+            self.transport.close()
+
+    return JsonErrorH11Protocol
+
+
 def free_port(host: str = LOOPBACK) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -34,7 +73,7 @@ def running(store_root: str | Path | None = None, *, host: str = LOOPBACK, timeo
     from dl_assign.web.app import create_app
 
     config = uvicorn.Config(create_app(store_root, **app_kwargs), host=host, port=0, log_level="warning",
-                            lifespan="off")
+                            lifespan="on", http=_json_h11_protocol())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="dl-assign-web", daemon=True)
     thread.start()
@@ -70,7 +109,7 @@ def serve(store_root: str | Path | None = None, host: str = LOOPBACK, port: int 
 
     torch.set_num_threads(threads)  # this process serves only: the entry point owns its thread count
     uvicorn.run(create_app(store_root, inference_workers=workers, **app_kwargs), host=host, port=port,
-                log_level="info")
+                log_level="info", http=_json_h11_protocol())
 
 
 def _exit_when_stdin_closes() -> None:
