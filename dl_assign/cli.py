@@ -1,5 +1,5 @@
 """``dl-assign list | run NAME [--budget B] [--set k=v ...] | data | grade | bench | models | pretrained
-| serve | report | env``.
+| predict IMAGE --model TASK/MODEL | serve | report | env``.
 
 Bad input (a value out of range, a path that is a file where a folder is wanted, a damaged record,
 a port in use) ends in one line on stderr, ``dl-assign: error: ...`` naming the value or the file
@@ -328,7 +328,67 @@ def _cmd_serve(args) -> int:
     return 0
 
 
+def _model_arg(text: str) -> tuple[str, str, str]:
+    """``task/model[@version]`` -> (task, model, version), version a positive integer or ``latest``."""
+    name, _, version = text.partition("@")
+    parts = name.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"takes task/model[@version], e.g. faces.gender/improved_cnn@3; got {text!r}")
+    version = version or "latest"
+    if version != "latest" and not (version.isdigit() and int(version) >= 1):
+        raise argparse.ArgumentTypeError(f"the version after @ is a positive integer or latest; got {version!r}")
+    return parts[0], parts[1], version
+
+
+def _cmd_predict(args) -> int:
+    """One image through a stored model; ``faces*`` models see the largest aligned face (dl_assign.face)."""
+    from dl_assign import store
+
+    path = Path(args.image)
+    if path.is_dir():
+        raise UsageError(f"IMAGE {path} is a folder, not an image file")
+    if not path.is_file():
+        raise UsageError(f"IMAGE {path}: no such file")
+    root = _folder(store.store_root(args.store), "--store" if args.store is not None else "$DL_ASSIGN_MODELS")
+    task, model, version = args.model
+    try:
+        loaded = store.load(task, model, version, root=root)
+    except (store.StoreError, OSError) as exc:  # unknown model or version, damaged files, unsafe names
+        raise UsageError(f"--model {task}/{model}@{version}: {exc}") from None
+    import torch
+
+    from dl_assign.models.backbones import preprocess
+    from dl_assign.web.images import ImageError, decode
+
+    try:
+        data = path.read_bytes()
+        image = decode(data)  # (H, W, 3) uint8 RGB
+    except (ImageError, OSError) as exc:
+        raise UsageError(f"IMAGE {path}: {exc}") from None
+    version_no = loaded.meta.get("version", version)
+    print(f"model: {task}/{model} version {version_no}")
+    if task.startswith("faces"):
+        from dl_assign import face
+
+        try:
+            image, found = face.largest_face_crop(image, face.UTK_CHIP, args.detector)
+        except face.NoFaceError as exc:
+            print(f"dl-assign: {exc}: {path}", file=sys.stderr)
+            return 1
+        x0, y0, x1, y1 = found.box
+        print(f"face: box {x0},{y0},{x1},{y1} (x0,y0,x1,y1 px), score {found.score:.3f}, detector {found.detector}")
+    with torch.inference_mode():
+        probs = torch.softmax(loaded.model(preprocess(image, loaded.preprocessing)).float(), dim=1)[0]  # (C,)
+    classes = loaded.meta["classes"]
+    p, idx = probs.topk(min(args.top_k, probs.numel()))
+    for q, i in zip(p.tolist(), idx.tolist()):
+        print(f"  {classes[i]:24s} {q:.4f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from dl_assign.face.detection import DEFAULT_DETECTOR, DETECTORS  # numpy only: no detector is loaded
+
     p = argparse.ArgumentParser(prog="dl-assign", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -382,6 +442,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="efficientnet_lite0 (default), efficientnet_lite1, efficientnet_lite2")
     s.add_argument("--root", default=None, help="store folder (default $DL_ASSIGN_MODELS or ./.models)")
     s.set_defaults(fn=_cmd_pretrained)
+
+    s = sub.add_parser("predict", help="one image through a stored model (faces models: the largest face, aligned, "
+                                       "first); prints the face box, then the top classes")
+    s.add_argument("image", metavar="IMAGE", help="a JPEG, PNG, WebP, BMP or GIF file")
+    s.add_argument("--model", required=True, type=_model_arg, metavar="TASK/MODEL[@VERSION]",
+                   help="a stored model, e.g. faces.gender/improved_cnn or imagenet/efficientnet_lite0@1 "
+                        "(default: the latest version)")
+    s.add_argument("--top-k", type=_int_arg(1), default=2, help="how many classes to print (default 2)")
+    s.add_argument("--store", default=None, help="model store folder (default $DL_ASSIGN_MODELS or ./.models)")
+    s.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS,
+                   help=f"face detector for faces models (default {DEFAULT_DETECTOR}: results/faces.detectors.md)")
+    s.set_defaults(fn=_cmd_predict)
 
     s = sub.add_parser("serve", help="the web app: upload an image, pick stored models/versions, see predictions")
     s.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; another host warns: no authentication")
