@@ -334,6 +334,8 @@ def render_markdown(record: dict) -> str:
     if ds:
         lines += [f"Dataset: **{ds.get('name', '?')}** from `{ds.get('source', '?')}` "
                   f"({ds.get('identity', 'identity not recorded')}).", ""]
+        if ds.get("stands_in_for"):  # a stand-in says what it replaces, and why, where its numbers are
+            lines += [f"It stands in for **{ds['stands_in_for']}**: {ds.get('why', 'why not recorded')}.", ""]
     lines += ["## Metrics (mean ± sample std over seeds)", ""]
     rows = [[f"`{k}`", fmt_metric(m), ", ".join(f"{v:.4g}" if v is not None else "nan" for v in m["values"])]
             for k, m in record["metrics"].items()]

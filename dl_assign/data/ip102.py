@@ -129,11 +129,28 @@ class IP102Dataset:
         return image, self.items[index][1]
 
 
+STAND_IN = "pests14"  # the 14-class development stand-in's name: what results report as their dataset
+STAND_IN_WHY = (
+    "IP102 (102 classes, ~75,000 field photos) is not in this workplace; pests14 is 14 pest classes in IP102's v1.1 "
+    "layout, 64x64 images taken from Tiny-ImageNet/ImageNet. Expected change: far easier than IP102 (chance 1/14, "
+    "not 1/102; an ImageNet-pretrained backbone may have seen these images), so its accuracies are not comparable "
+    "with IP102's published ones (Wu et al., CVPR 2019: ResNet-50 49.4% top-1 on 102 classes)")
+
+
+def dataset_name(root: Path) -> str:
+    """``pests14`` for the stand-in (its folder is ``pests14/ip102_v1.1``), ``ip102`` for the real set."""
+    return STAND_IN if STAND_IN in Path(root).parts else NAME
+
+
 def info(root: Path) -> dict:
+    """The result records' ``dataset`` block: the real name; on the stand-in what it replaces and why."""
     listing = "".join(sorted((root / f"{s}.txt").read_text() for s in SPLITS))
     digest = hashlib.sha256(listing.encode()).hexdigest()[:16]
-    return {"name": NAME, "source": str(root), "identity": f"sha256(split files)={digest}",
-            "classes": len(read_classes(root))}
+    out = {"name": dataset_name(root), "source": str(root), "identity": f"sha256(split files)={digest}",
+           "classes": len(read_classes(root))}
+    if out["name"] == STAND_IN:
+        out |= {"stands_in_for": NAME, "why": STAND_IN_WHY}
+    return out
 
 
 def _describe(root: Path) -> tuple[str, str]:

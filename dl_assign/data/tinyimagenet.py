@@ -313,11 +313,33 @@ def box_mask(box: tuple[int, int, int, int], shape: tuple[int, int]) -> np.ndarr
     return mask
 
 
+# What Tiny-ImageNet replaces where a seed asked for other data, and what the substitution changes:
+# merged into the ``dataset`` block by the experiments that use it that way (``stand_in``).
+STANDS_IN = {
+    "mini-imagenet": (
+        "seed 002 asks for mini-ImageNet (100 ImageNet classes, 600 images each, 84x84), not in this workplace; "
+        "Tiny-ImageNet-100 is 100 ImageNet classes at 64x64 with 500 training images each and boxed validation "
+        "images. Expected change: lower resolution and fewer images per class than mini-ImageNet, and other "
+        "classes, so accuracies are not comparable with mini-ImageNet numbers"),
+    "ip102": (
+        "seed 000 3c segments 'your images' (IP102's); IP102 is not in this workplace and its pests14 stand-in has "
+        "no object boxes, so segmentation is scored on Tiny-ImageNet validation images with their boxes (box IoU) "
+        "and on seeded mosaics. Expected change: ImageNet objects, not pest photos"),
+}
+
+
+def stand_in(replaces: str) -> dict:
+    """``{"stands_in_for": replaces, "why": ...}`` for a result that uses Tiny-ImageNet in place of ``replaces``."""
+    return {"stands_in_for": replaces, "why": STANDS_IN[replaces]}
+
+
 def info(root: Path) -> dict:
+    """The ``dataset`` block: ``tiny-imagenet-<classes>`` (``-100`` for the development subset, ``-200`` official)."""
     listing = (root / "val" / "val_annotations.txt").read_bytes()
-    return {"name": NAME, "source": str(root),
+    classes = len(read_wnids(root))
+    return {"name": f"{NAME}-{classes}", "source": str(root),
             "identity": f"sha256(val_annotations.txt)={hashlib.sha256(listing).hexdigest()[:16]}",
-            "classes": len(read_wnids(root))}
+            "classes": classes}
 
 
 def _describe(root: Path) -> tuple[str, str]:

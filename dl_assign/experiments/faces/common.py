@@ -116,6 +116,24 @@ def _selection(cfg: FacesConfig):
     return utk, ff, rows, ff_rows
 
 
+# What the face data replaces (seed 003's two Kaggle sets; seed 000 question 4's FairFace) and what that changes.
+STANDS_IN_FOR = ("seed 003: kaggle rashikrahmanpritom/gender-recognition-dataset (train, validation) and "
+                 "maciejgronczynski/biggest-genderface-recognition-dataset (the test set from another dataset); "
+                 "seed 000 question 4: FairFace (training and analysis)")
+STAND_IN_WHY = (
+    "the Kaggle sets are not in this workplace and FairFace is here only as a 540-face subset without race labels: "
+    "UTKFace (aligned, cropped faces labelled with gender, age and race) trains, validates and tests, and the FairFace "
+    "faces are the test from another dataset. Expected change: UTKFace faces are aligned where the Kaggle sets' are "
+    "not, and 540 cross-dataset faces give wider intervals than the seed's 27,167; fairness by race is measured on "
+    "UTKFace, not FairFace")
+
+
+def dataset_name(fairface_root) -> str:
+    """``utkface+fairface-540`` (the development subset) or ``utkface+fairface`` (the full FairFace)."""
+    folder = Path(str(fairface_root)).name.lower()
+    return "utkface+" + (folder if folder.startswith("fairface-") else "fairface")
+
+
 def load(cfg: FacesConfig, size: int | None = None, *, disk: bool | None = None) -> FaceTensors:
     """The face tensors at ``size`` (default ``cfg.image_size``): computed once, then memory / disk."""
     size = size or cfg.image_size
@@ -126,7 +144,8 @@ def load(cfg: FacesConfig, size: int | None = None, *, disk: bool | None = None)
                                    + ff_rows.astype(np.int64).tobytes()).hexdigest()[:16],
             "margins": [fd.UTK_MARGIN, fd.FAIRFACE_MARGIN]}
     key = f"faces-{size}px-{hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:20]}"
-    info = {"name": "utkface+fairface", "source": f"{utk.root} ; {ff.root}",
+    info = {"name": dataset_name(ff.root), "source": f"{utk.root} ; {ff.root}",
+            "stands_in_for": STANDS_IN_FOR, "why": STAND_IN_WHY,
             "identity": f"utkface {utk.identity}; fairface {ff.identity}; selection {desc['rows']}",
             "skipped": list(utk.skipped), "n_skipped": len(utk.skipped),
             "sizes": {k: int(len(v)) for k, v in rows.items()} | {"fairface": int(len(ff_rows))},
@@ -318,7 +337,9 @@ def store_model(model: nn.Module, ctx: RunContext, seed: int, *, name: str, buil
 
 def _mean(outputs, key):
     vals = [o.metrics[key] for o in outputs if key in o.metrics]
-    return (float(np.mean(vals)), float(np.std(vals))) if vals else (float("nan"), float("nan"))
+    if not vals:
+        return float("nan"), float("nan")
+    return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0  # sample std, as results.py
 
 
 def measures_table(outputs: list[SeedResult]) -> str:

@@ -111,7 +111,7 @@ def load(cfg: ImageNetConfig) -> ImageData:
     d = tinyimagenet.load_splits(split_seed=cfg.split_seed, train_per_class=cfg.train_per_class,
                                  val_per_class=cfg.val_per_class, test_per_class=cfg.test_per_class,
                                  disk=cfg.disk_cache)
-    info = d.info | {"decode_seconds": d.seconds, "decoded_from": d.source}
+    info = d.info | tinyimagenet.stand_in("mini-imagenet") | {"decode_seconds": d.seconds, "decoded_from": d.source}
     return ImageData(d.x, d.y, d.boxes["test"], d.files["test"], d.wnids, d.names, info,
                      task_name(cfg.dataset, len(d.wnids)))
 

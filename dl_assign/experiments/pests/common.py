@@ -39,7 +39,7 @@ CACHE_FORMAT = 2  # bump when the views or the feature computation change: old d
 
 def task_name(root: Path) -> str:
     """``pests14`` for the 14-class stand-in, ``ip102`` for the real set (the store's task name)."""
-    return "pests14" if "pests14" in Path(root).parts else "ip102"
+    return ip102.dataset_name(root)  # the same name the result records give as their dataset
 
 
 def leakage_flag(root: Path) -> str:

@@ -241,7 +241,7 @@ def segment_cnn_features(cfg: SegmentConfig, seed: int, ctx: RunContext):
     for name in ("xy_layers", "dbscan_layers", "custom_layers"):
         if not getattr(cfg, name) or not set(getattr(cfg, name)) <= set(cfg.layers):
             raise ValueError(f"{name} {getattr(cfg, name)} must be a non-empty subset of layers {cfg.layers}")
-    ctx.use_dataset(tinyimagenet.info(tinyimagenet.locate()))
+    ctx.use_dataset(tinyimagenet.info(tinyimagenet.locate()) | tinyimagenet.stand_in("ip102"))
     models = sc.feature_models(cfg.feature_model, cfg.imagenet_backbone, cfg.custom_cnn)
     boxes = sc.box_set(cfg.box_images, seed)
     pool = sc.photo_pool(40, seed, exclude=set(boxes.files))
