@@ -82,7 +82,7 @@ def pixel_correlation(images: np.ndarray) -> np.ndarray:
     """The (P, P) Pearson correlation of the pixels; constant pixels get correlation 0."""
     flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
     centred = flat - flat.mean(0)
-    std = centred.std(0)
+    std = centred.std(0)  # population std: Pearson's r below divides z.T @ z by n, so z needs ddof 0
     z = centred / np.where(std > 0, std, 1.0)
     corr = z.T @ z / len(flat)
     corr[:, std == 0] = 0.0
@@ -209,7 +209,8 @@ def edge_features(images: np.ndarray, grid: int = 4) -> np.ndarray:
         edges = canny(image, sigma=1.0)
         h, w = edges.shape
         cells = edges[:h - h % grid, :w - w % grid].reshape(grid, h // grid, grid, w // grid).mean((1, 3))
-        rows.append(np.concatenate([[mag.mean(), mag.std(), np.percentile(mag, 90), edges.mean()],
+        spread = mag.std()  # population std: of one image's own pixels, a feature, not an estimate
+        rows.append(np.concatenate([[mag.mean(), spread, np.percentile(mag, 90), edges.mean()],
                                     hist / max(hist.sum(), 1e-12), cells.ravel()]))
     return np.asarray(rows, dtype=np.float32)
 

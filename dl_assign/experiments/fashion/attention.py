@@ -189,7 +189,7 @@ def fashion_attention(cfg: AttentionConfig, seed: int, ctx: RunContext) -> SeedR
     rest = np.setdiff1d(np.arange(len(y_tr)), gallery_idx)
     query_idx = rng.choice(rest, size=min(cfg.train_queries, len(rest)), replace=False)
     emb_tr = embed(cnn, x_tr)  # (N, D)
-    mu, sd = emb_tr[gallery_idx].mean(0), emb_tr[gallery_idx].std(0).clamp_min(1e-6)
+    mu, sd = emb_tr[gallery_idx].mean(0), emb_tr[gallery_idx].std(0, correction=1).clamp_min(1e-6)
     norm = lambda e: (e - mu) / sd  # noqa: E731
     gallery, g_lab = norm(emb_tr[gallery_idx]), y_tr[gallery_idx]
     train_q, train_lab = norm(emb_tr[query_idx]), y_tr[query_idx]

@@ -60,7 +60,7 @@ def embed_all(model: CNN5, x: torch.Tensor, batch: int = 1000) -> np.ndarray:
 
 def standardize_features(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     """Per-feature (x - mean) / std with the training rows' statistics (constant features -> 0)."""
-    mean, std = train.mean(0), train.std(0)
+    mean, std = train.mean(0), train.std(0)  # population std: z-scoring statistics, StandardScaler's convention
     std = np.where(std > 1e-6, std, 1.0).astype(train.dtype)
     return [((a - mean) / std).astype(np.float32) for a in (train, *others)]
 

@@ -248,7 +248,7 @@ def layer_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: CN
             h.remove()
         model.train(was_training)
     stats = {
-        "act_std": [float(a.std()) for a in acts],
+        "act_std": [float(a.std(correction=1)) for a in acts],
         "dead_fraction": [float((a == 0).float().mean()) for a in acts],
         "grad_norm": [float(c.weight.grad.norm()) for c in convs],
         "grad_to_weight": [float(c.weight.grad.norm() / c.weight.detach().norm()) for c in convs],

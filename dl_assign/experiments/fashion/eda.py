@@ -64,7 +64,8 @@ def _subsample(y: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 def _summary(values: np.ndarray) -> dict:
     q = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95])
-    return {"mean": float(values.mean()), "std": float(values.std()), "q05": q[0], "q25": q[1],
+    spread = float(values.std())  # population std: describes the whole split (every image), not an estimate
+    return {"mean": float(values.mean()), "std": spread, "q05": q[0], "q25": q[1],
             "median": q[2], "q75": q[3], "q95": q[4]}
 
 
@@ -273,7 +274,7 @@ def fashion_eda(cfg: FashionEDAConfig, seed: int, ctx: RunContext) -> SeedResult
     corr = pixel_correlation(corr_x)
     by_dist = correlation_by_distance(corr, side)
     off = corr[~np.eye(len(corr), dtype=bool)]
-    pix_std = corr_x.reshape(len(corr_x), -1).std(0)
+    pix_std = corr_x.reshape(len(corr_x), -1).std(0)  # population std: describes these images, as the correlation does
     centre = (side // 2) * side + side // 2
     art["correlation"] = {"by_distance": by_dist, "pca_components": pca_components_for(corr_x),
                           "frac_pairs_above_0.8": float((off > 0.8).mean()),

@@ -87,7 +87,7 @@ def image_measures(x: torch.Tensor) -> dict[str, np.ndarray]:
     xi = x.to(torch.int16)
     spread = (xi.amax(1) - xi.amin(1)).flatten(1).amax(1)  # (N,) largest channel difference of any pixel
     lum = (0.299 * x[:, 0].float() + 0.587 * x[:, 1].float() + 0.114 * x[:, 2].float()).flatten(1)
-    return {"grey": (spread <= GREY_MAX_DIFF).numpy(), "contrast": lum.std(1).numpy()}
+    return {"grey": (spread <= GREY_MAX_DIFF).numpy(), "contrast": lum.std(1, correction=1).numpy()}
 
 
 def _rate(wrong: np.ndarray, mask: np.ndarray) -> float:
