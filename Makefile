@@ -11,7 +11,7 @@ BUDGET ?= standard
 export DL_ASSIGN_DATA ?= $(CURDIR)/.data
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data test bench reports grade lint clean serve
+.PHONY: setup data test bench reports notebooks grade lint clean serve
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,12 +43,20 @@ bench: data
 	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider --budget $(BUDGET) \
 		--benchmark-json build/bench-$(BUDGET).json
 	$(BIN)/dl-assign report --assignment all --results-dir results
+	$(BIN)/python -m dl_assign.reports.notebooks
 	@cat results/index.md
 	$(BIN)/dl-assign grade --results-dir results
 
-# the five assignment reports (results/reports/*.md + self-contained .html) from the results as they are
+# the five assignment reports (results/reports/*.md + self-contained .html) from the results as they are,
+# and their executed notebooks
 reports: setup
 	$(BIN)/dl-assign report --assignment all --results-dir results
+	$(BIN)/python -m dl_assign.reports.notebooks
+
+# the five notebooks (notebooks/*.py) executed on the committed results -> results/reports/<name>.notebook.html
+# (python -m dl_assign.reports.notebooks --smoke --out build/notebooks also re-runs one experiment of each)
+notebooks: setup
+	$(BIN)/python -m dl_assign.reports.notebooks
 
 grade: setup
 	$(BIN)/dl-assign grade --results-dir results
