@@ -62,7 +62,7 @@ def _images(cfg: DetectorsConfig, seed: int):
 
 
 def _measure(name: str, images, names, scenes, iou_min: float) -> tuple[dict, dict]:
-    found, ms, hits, dropped, wrong, n_faces = 0, [], 0, [], [], []
+    found, ms, hits, anywhere, dropped, wrong, n_faces = 0, [], 0, 0, [], [], []
     for k, (im, label) in enumerate(zip(images, names)):
         t0 = time.perf_counter()
         faces = det.detect(im, name)
@@ -73,17 +73,20 @@ def _measure(name: str, images, names, scenes, iou_min: float) -> tuple[dict, di
             continue
         found += 1
         if scenes is not None:
-            overlap = det.iou(faces[0].box, scenes[k].box)
-            if overlap >= iou_min:
+            overlaps = [det.iou(f.box, scenes[k].box) for f in faces]
+            anywhere += max(overlaps) >= iou_min  # a face on the pasted one, largest or not
+            if overlaps[0] >= iou_min:
                 hits += 1
-            else:
+            else:  # a miss, or a larger face elsewhere (Tiny-ImageNet backgrounds hold people too)
                 wrong.append({"scene": label, "pasted": list(scenes[k].box), "largest": list(faces[0].box),
-                              "iou": round(overlap, 3)})
+                              "largest_score": round(faces[0].score, 3), "iou": round(overlaps[0], 3),
+                              "pasted_found_too": bool(max(overlaps) >= iou_min)})
     n = len(images)
     m = {"n": float(n), "detection_rate": found / n, "ms": float(np.mean(ms)), "ms_median": float(np.median(ms)),
          "faces_per_image": float(np.mean(n_faces))}
     if scenes is not None:
         m["hit_rate"] = hits / n
+        m["found_anywhere_rate"] = anywhere / n
     return m, {"dropped": dropped} | ({"wrong_face": wrong} if scenes is not None else {})
 
 
@@ -97,10 +100,12 @@ def _report(cfg: DetectorsConfig, outputs: list[SeedResult], ctx: RunContext) ->
         for s in SETS:
             row.append(f"{m[f'{d}/{s}_detection_rate']:.3f} of {int(m[f'{d}/{s}_n'])}")
         row.append(f"{m[f'{d}/scenes_hit_rate']:.3f}")
+        row.append(f"{m[f'{d}/scenes_found_anywhere_rate']:.3f}")
         row += [f"{m[f'{d}/{s}_ms']:.0f}" for s in SETS]
         rows.append(row)
     table = markdown_table(["detector", "UTKFace chips: found", "FairFace 448 px: found", "scenes: found",
-                            f"scenes: largest face on the pasted one (IoU >= {cfg.iou_min})", "ms / chip",
+                            f"scenes: largest face on the pasted one (IoU >= {cfg.iou_min})",
+                            "scenes: a face on the pasted one", "ms / chip",
                             "ms / FairFace", f"ms / scene ({cfg.scene_size} px)"], rows)
     gone = "; ".join(f"`{k}`: {v}" for k, v in a["unavailable"].items()) or "none"
     drops = []
@@ -112,8 +117,10 @@ def _report(cfg: DetectorsConfig, outputs: list[SeedResult], ctx: RunContext) ->
                              f"{', ...' if len(lost) > 5 else ''})")
         wrong = a["records"][d]["scenes"]["wrong_face"]
         if wrong:
-            drops.append(f"`{d}` on scenes: {len(wrong)} whose largest face is elsewhere "
-                         f"(IoU {', '.join(str(w['iou']) for w in wrong[:5])}{', ...' if len(wrong) > 5 else ''})")
+            also = sum(w["pasted_found_too"] for w in wrong)
+            drops.append(f"`{d}` on scenes: {len(wrong)} whose largest face is elsewhere, {also} of them with the "
+                         f"pasted face found too, a smaller one (IoU {', '.join(str(w['iou']) for w in wrong[:5])}"
+                         f"{', ...' if len(wrong) > 5 else ''})")
     return "\n\n".join([
         f"Face detectors of `dl_assign.face` on {cfg.n_per_set} images per set (dlib's CNN on {cfg.slow_limit}: "
         f"seconds per image), {cfg.threads} thread(s), each detector warmed up on one image first; the time is "
