@@ -1,9 +1,13 @@
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from dl_assign import grades, results
 from dl_assign.cli import main
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 RUBRIC = (
     grades.Row("q1", "a.exp", "acc", {"smoke": 0.5, "standard": 0.9}, 3),
@@ -188,3 +192,90 @@ def test_grades_can_go_elsewhere_leaving_the_results_folder_untouched(no_pests, 
     assert {p.name: p.stat().st_mtime_ns for p in no_pests.iterdir()} == before
     assert json.loads((out / "grades.json").read_text())["earned"] == summary["earned"]
     assert (out / "grades.md").read_text().startswith("# Grades")
+
+
+# --- two columns: the regression guard (gated) and the assignment's own expectation (issue 28) -------
+
+TWO_COLUMN_RUBRIC = (
+    grades.Row("seed 001 2: q1", "a.exp", "acc", {"standard": 0.80}, 3, expectation=0.90,
+               expectation_source="an anchor"),
+    grades.Row("seed 001 2: q2", "a.exp", "secs", {"standard": 60.0}, 2, higher_is_better=False,
+               expectation=30.0, expectation_source="a seed"),
+    grades.Row("seed 001 2: q3", "a.exp", "f1", {"standard": 0.5}, 1, expectation_source="seed 001 sets no number"),
+    grades.Row("seed 001 2: q4", "b.exp", "acc", {"standard": 0.5}, 4, expectation=0.6, expectation_source="x"),
+)
+
+
+def test_a_row_short_of_the_assignment_is_shown_and_does_not_gate(tmp_path, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    _write(tmp_path, "a.exp", "standard", acc=0.85, secs=20.0, f1=0.7)  # guard passes, assignment: short, met
+    summary = grades.grade(tmp_path, rubric=TWO_COLUMN_RUBRIC, ci=False)
+    rows = {r["question"][-2:]: r for r in summary["rows"]}
+    assert [(rows[q]["status"], rows[q]["assignment_status"]) for q in ("q1", "q2", "q3", "q4")] == [
+        ("pass", "short"), ("pass", "met"), ("pass", "no threshold"), ("missing", "missing")]
+    assert [rows[q]["assignment_earned"] for q in ("q1", "q2", "q3")] == [0.0, 2, 0.0]
+    assert (summary["earned"], summary["total"], summary["passed"]) == (6, 10, False)  # b.exp missing: guard fails
+    a = summary["assignment"]
+    assert (a["earned"], a["total"], a["rows_met"], a["rows_short"], a["rows_no_threshold"]) == (2, 9, 1, 1, 1)
+    assert a["short"] == ["seed 001 2: q1"]  # q3 has no number: out of the assignment score, not scored as its guard
+    md = (tmp_path / "grades.md").read_text()
+    short_list = md.split("### Short of the assignment", 1)[1].split("## Every row", 1)[0]
+    assert "seed 001 2: q1" in short_list and "expected >= 0.9" in short_list and "q2" not in short_list
+    assert "| seed 001 2: q1 | a.exp | `acc` | standard | 0.8500 | >= 0.8 | 3/3 | pass | >= 0.9 | short (0/3) |" in md
+    saved = json.loads((tmp_path / "grades.json").read_text())
+    assert all({"expectation", "expectation_source", "earned", "assignment_earned"} <= set(r) for r in saved["rows"])
+
+
+def test_the_gate_and_exit_code_follow_the_guard_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(grades, "RUBRIC", TWO_COLUMN_RUBRIC[:3])
+    _write(tmp_path, "a.exp", "standard", acc=0.85, secs=20.0, f1=0.7)
+    assert main(["grade", "--results-dir", str(tmp_path)]) == 0  # q1 short of the assignment: still exit 0
+    _write(tmp_path, "a.exp", "standard", acc=0.95, secs=20.0, f1=0.4)  # every assignment met, q3's guard fails
+    assert main(["grade", "--results-dir", str(tmp_path)]) == 1
+
+
+def test_every_rubric_row_says_where_its_expectation_comes_from():
+    for row in grades.RUBRIC:
+        source = row.expectation_source
+        tagged = set(re.findall(r"\bseed (\d{3})\b", row.question))
+        assert row.question.startswith("seed ") and tagged, row.question  # the seed(s) that ask for it
+        assert tagged == set(re.findall(r"\bseed (\d{3}) \(", source)), row  # ... named with their file
+        assert all(f"({grades.SEED_FILES[n]})" in source for n in tagged), row
+        if row.expectation is None:
+            assert grades.NO_NUMBER in source, row  # said explicitly, not left blank
+        else:
+            assert any(a in source for a in grades.ANCHORS) or grades.NO_NUMBER not in source, row
+            # a seed's own count or yes/no is quoted from its text; an accuracy comes from a publication
+            if row.metric.endswith("accuracy"):
+                assert any(a in source for a in grades.ANCHORS), row
+
+
+def test_seed_files_match_the_seed_folder():
+    seeds = RESULTS.parents[1] / "shared" / "seeds"
+    if not (seeds / "README.md").is_file():
+        pytest.skip(f"the seed texts are not beside this checkout ({seeds}): they live outside the repository")
+    listed = set(re.findall(r"`(\d{3}_[0-9a-f]+\.txt)`", (seeds / "README.md").read_text()))
+    assert listed == set(grades.SEED_FILES.values())
+    assert all((seeds / f).is_file() for f in listed)
+
+
+def test_theory_answers_have_rows_on_their_measurements():
+    by_experiment = {}
+    for row in grades.RUBRIC:
+        by_experiment.setdefault(row.experiment, []).append(row)
+    for name in ("fashion.theory_vanishing", "fashion.theory_exploding", "fashion.theory_batchnorm",
+                 "fashion.theory_dropout"):
+        assert by_experiment.get(name), name
+    bn = {r.metric for r in by_experiment["fashion.theory_batchnorm"]}
+    assert {"plain/log10_grad_ratio_init", "bn/log10_grad_ratio_init"} <= bn  # vanishes without BN, not with it
+
+
+def test_the_committed_results_pass_the_guard_and_carry_both_columns(tmp_path, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    summary = grades.grade(RESULTS, out_dir=tmp_path)
+    assert summary["passed"] and summary["earned"] == summary["total"] > 200
+    assert summary["not_run"] == 0 and not summary["damaged"]
+    committed = json.loads((RESULTS / "grades.json").read_text())
+    assert [r["question"] for r in committed["rows"]] == [r.question for r in grades.RUBRIC]  # regenerated
+    assert all(r["expectation_source"] and "assignment_earned" in r and "earned" in r for r in committed["rows"])
+    assert committed["assignment"] == summary["assignment"]
