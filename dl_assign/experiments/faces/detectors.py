@@ -158,7 +158,8 @@ def faces_detectors(cfg: DetectorsConfig, seed: int, ctx: RunContext):
             records[name][s] = rec
         table[name] = {"scenes_hit_rate": metrics[f"{name}/scenes_hit_rate"], "scenes_ms": metrics[f"{name}/scenes_ms"]}
     chosen = choose(table, cfg.max_ms)
-    metrics["chosen_scenes_hit_rate"] = table[chosen]["scenes_hit_rate"]
-    metrics["chosen_scenes_ms"] = table[chosen]["scenes_ms"]
-    return SeedResult(metrics, {"chosen": chosen, "rule": f"highest scenes hit rate at <= {cfg.max_ms} ms per scene",
-                                "measured": list(cfg.detectors), "unavailable": det.unavailable(), "records": records})
+    head = {"chosen_scenes_hit_rate": table[chosen]["scenes_hit_rate"], "chosen_scenes_ms": table[chosen]["scenes_ms"]}
+    # the chosen detector's numbers first: results/index.md's headline
+    rule = f"highest scenes hit rate at <= {cfg.max_ms} ms per scene"
+    return SeedResult(head | metrics, {"chosen": chosen, "rule": rule, "measured": list(cfg.detectors),
+                                       "unavailable": det.unavailable(), "records": records})
