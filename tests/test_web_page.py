@@ -243,6 +243,10 @@ def test_the_default_model_is_preselected(offline_page, url):
     selected = page.eval_on_selector_all("#models option:checked", "els => els.map(e => e.value)")
     first = page.eval_on_selector("#models option", "e => e.value")
     assert selected == [listing["default"]] and first != listing["default"]  # chosen, not the first by luck
+    labels = page.eval_on_selector_all("#models option", "els => els.map(e => e.textContent)")
+    best = [t for t in labels if "best val" in t]  # the label says why it is the default, on that option only
+    assert len(best) == 1 and best[0].startswith("zoo / many  v2 "), labels
+    assert best[0].endswith("best val_accuracy 0.800"), labels
 
 
 # --- favicon, docs -------------------------------------------------------------------------------

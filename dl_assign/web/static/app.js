@@ -50,7 +50,10 @@ async function loadModels() {
       opt.value = `${m.name}@${v.version}`;
       opt.dataset.model = m.name;
       opt.dataset.version = String(v.version);
-      opt.textContent = label(m, v) + (opt.value === state.default ? "  ·  best on validation" : "");
+      // the API's default is the best validation metric; without one it is just the first model's latest
+      const best = opt.value === state.default && v.validation
+        ? `  ·  best ${v.validation.metric} ${Number(v.validation.value).toFixed(3)}` : "";
+      opt.textContent = label(m, v) + best;
       group.appendChild(opt);
     }
     sel.appendChild(group);
