@@ -33,6 +33,10 @@ import pytest
 
 GOAL_P95_MS = 100.0
 REQUESTS = {"smoke": 40, "standard": 1000, "full": 1000}
+# the decode-cost benchmark: normal requests timed alone and beside 4 clients sending maximum images
+DECODE_REQUESTS = {"smoke": 30, "standard": 300, "full": 300}
+ATTACKERS = 4
+GOAL_SLOWDOWN = 2.0  # issue 27: a normal request's p95 may grow by at most 2x
 
 
 def _rss_mb(pid: int) -> float:
@@ -234,6 +238,193 @@ def run(store_root, out_dir, *, budget: str = "standard", requests: int = 1000, 
     return record
 
 
+# --- the decode-cost benchmark ------------------------------------------------------------------
+
+
+def max_images() -> dict[str, bytes]:
+    """Images at the pixel budget (MAX_PIXELS, 6000 x 4000) that still fit the upload limit, and one over it.
+
+    A smooth colour ramp: cheap on the wire, every pixel still decoded (zlib + PNG filters; JPEG DCT)."""
+    import io
+
+    from PIL import Image
+
+    from dl_assign.web.images import MAX_PIXELS
+
+    w, h = 6000, MAX_PIXELS // 6000
+    x = np.linspace(0, 255, w, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, h, dtype=np.float32)[:, None]
+    rgb = np.stack([np.broadcast_to(x, (h, w)), np.broadcast_to(y, (h, w)), (x + y) / 2 + 0 * y], -1).astype(np.uint8)
+    out = {}
+    for fmt in ("PNG", "JPEG"):
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, fmt, **({"quality": 90} if fmt == "JPEG" else {"compress_level": 6}))
+        out[f"{fmt.lower()}_{w}x{h}"] = buf.getvalue()
+    buf = io.BytesIO()
+    Image.new("RGB", (9000, 9000), (90, 120, 150)).save(buf, "PNG")  # the issue's 87 kB, 81 MP upload
+    out["png_9000x9000"] = buf.getvalue()
+    return out
+
+
+def _timed_requests(url: str, images, fields: dict, n: int, clients: int, stop=None) -> tuple[np.ndarray, list]:
+    """``n`` normal predictions from ``clients`` threads; round-trip ms of each, and every error."""
+    import httpx
+
+    todo: queue.Queue[int] = queue.Queue()
+    for i in range(n):
+        todo.put(i)
+    ms, errors, lock = np.full(n, np.nan), [], threading.Lock()
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            while True:
+                try:
+                    i = todo.get_nowait()
+                except queue.Empty:
+                    return
+                name, data = images[i % len(images)]
+                t0 = time.perf_counter()
+                try:
+                    r = c.post("/api/predict", files={"file": (name, data)}, data=fields)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"status {r.status_code}: {r.text[:200]}")
+                    ms[i] = (time.perf_counter() - t0) * 1000
+                except Exception as exc:  # noqa: BLE001
+                    with lock:
+                        errors.append(f"request {i}: {type(exc).__name__}: {exc}")
+
+    pool = [threading.Thread(target=client) for _ in range(clients)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return ms, errors
+
+
+def decode_cost_test(store_root, *, requests: int = 300, clients: int = 1, attackers: int = ATTACKERS,
+                     workers: int = 2, threads: int = 1) -> dict:
+    """Each maximum image alone (status, round trip, server RSS), then normal requests' p95 alone and while
+    ``attackers`` clients send the maximum PNG back to back."""
+    import httpx
+
+    model, version = pick_model(store_root)
+    images, dataset = _images()
+    fields = {"model": model, "version": str(version)}  # top_k: the default, 5 or every class if fewer
+    big = max_images()
+    per_image = {}
+    with Server(store_root, workers=workers, threads=threads) as server:
+        with httpx.Client(base_url=server.url, timeout=120) as c:
+            for i in range(20):  # warm-up (the server also warms its models at start)
+                name, data = images[i % len(images)]
+                assert c.post("/api/predict", files={"file": (name, data)}, data=fields).status_code == 200
+            for key, data in big.items():
+                times, statuses, rss = [], [], []
+                for _ in range(3):
+                    before = server.rss_mb()
+                    t0 = time.perf_counter()
+                    r = c.post("/api/predict", files={"file": (key, data)}, data=fields)
+                    times.append((time.perf_counter() - t0) * 1000)
+                    statuses.append(r.status_code)
+                    rss.append(server.rss_mb() - before)
+                per_image[key] = {"bytes": len(data), "status": statuses[0], "statuses": statuses,
+                                  "ms_median": float(np.median(times)), "rss_growth_mb_max": float(max(rss)),
+                                  "error": r.json().get("error") if r.status_code != 200 else None}
+        rss_before = server.rss_mb()
+        alone, err_alone = _timed_requests(server.url, images, fields, requests, clients)
+        attack_key = next(k for k in big if k.startswith("png_6000"))
+        stop = threading.Event()
+        attack_counts = {"sent": 0, "ok": 0, "busy": 0, "other": 0}
+        lock = threading.Lock()
+
+        def attacker() -> None:
+            with httpx.Client(base_url=server.url, timeout=300) as c:
+                while not stop.is_set():
+                    try:
+                        r = c.post("/api/predict", files={"file": ("max.png", big[attack_key])}, data=fields)
+                        kind = {200: "ok", 503: "busy"}.get(r.status_code, "other")
+                    except httpx.HTTPError:
+                        kind = "other"
+                    with lock:
+                        attack_counts["sent"] += 1
+                        attack_counts[kind] += 1
+
+        pool = [threading.Thread(target=attacker) for _ in range(attackers)]
+        for t in pool:
+            t.start()
+        time.sleep(1.0)  # let the attack reach its steady state
+        under, err_under = _timed_requests(server.url, images, fields, requests, clients)
+        stop.set()
+        for t in pool:
+            t.join()
+        rss_peak = server.rss_mb()
+        alive = server.proc.poll() is None
+    p95 = lambda a: float(np.nanpercentile(a, 95))  # noqa: E731
+    p50 = lambda a: float(np.nanpercentile(a, 50))  # noqa: E731
+    slowdown = p95(under) / p95(alone)
+    metrics = {"p95_slowdown": slowdown, "p95_alone_ms": p95(alone), "p95_under_attack_ms": p95(under),
+               "p50_alone_ms": p50(alone), "p50_under_attack_ms": p50(under),
+               "meets_slowdown_goal": float(slowdown <= GOAL_SLOWDOWN),
+               "errors": float(len(err_alone) + len(err_under) + (not alive)),
+               "attack_requests": float(attack_counts["sent"]), "attack_ok": float(attack_counts["ok"]),
+               "attack_busy_503": float(attack_counts["busy"]), "attack_other": float(attack_counts["other"]),
+               "rss_before_mb": rss_before, "rss_after_attack_mb": rss_peak}
+    for key, row in per_image.items():
+        metrics[f"{key}_ms"] = row["ms_median"]
+        metrics[f"{key}_status"] = float(row["status"])
+        metrics[f"{key}_rss_growth_mb"] = row["rss_growth_mb_max"]
+    from dl_assign.web.app import HEAVY_PIXELS, MAX_HEAVY_WAITING, MAX_UPLOAD_BYTES
+    from dl_assign.web.images import MAX_PIXELS
+
+    config = {"requests": requests, "normal_clients": clients, "attackers": attackers, "attack_image": attack_key,
+              "model": model, "version": version, "server_workers": workers, "torch_threads_per_inference": threads,
+              "max_pixels": MAX_PIXELS, "heavy_pixels": HEAVY_PIXELS, "max_heavy_waiting": MAX_HEAVY_WAITING,
+              "max_upload_bytes": MAX_UPLOAD_BYTES, "goal_slowdown": GOAL_SLOWDOWN, "cpu_threads": os.cpu_count()}
+    return {"metrics": metrics, "config": config, "dataset": dataset, "per_image": per_image,
+            "errors": (err_alone + err_under)[:20]}
+
+
+def _decode_notes(out: dict) -> str:
+    m, c = out["metrics"], out["config"]
+    verdict = "met" if m["meets_slowdown_goal"] else "NOT met"
+    rows = [f"| `{k}` | {r['bytes']:,} B | {r['status']} | {r['ms_median']:.0f} ms | {r['rss_growth_mb_max']:+.0f} MB "
+            f"| {r['error'] or ''} |" for k, r in out["per_image"].items()]
+    return "\n".join([
+        f"Each maximum image sent 3 times alone (median round trip; server RSS growth), then {c['requests']} normal "
+        f"`/api/predict` requests for `{c['model']}` v{c['version']} from {c['normal_clients']} client(s), alone and "
+        f"while {c['attackers']} clients send `{c['attack_image']}` back to back. Pixel budget "
+        f"{c['max_pixels']:,}; decodes above {c['heavy_pixels']:,} pixels run on one nice-19 thread, at most "
+        f"{c['max_heavy_waiting']} waiting (then 503). Server: {c['server_workers']} workers x "
+        f"{c['torch_threads_per_inference']} torch thread, {c['cpu_threads']} CPU threads.", "",
+        "| image | on the wire | status | round trip | RSS | answer |", "|---|---|---|---|---|---|", *rows, "",
+        "| normal requests | alone | under attack | goal |", "|---|---|---|---|",
+        f"| p50 | {m['p50_alone_ms']:.1f} ms | {m['p50_under_attack_ms']:.1f} ms | |",
+        f"| p95 | {m['p95_alone_ms']:.1f} ms | {m['p95_under_attack_ms']:.1f} ms | "
+        f"<= {c['goal_slowdown']:.0f}x: {m['p95_slowdown']:.2f}x ({verdict}) |",
+        f"| errors | {m['errors']:.0f} | | 0 |", "",
+        f"The attackers sent {m['attack_requests']:.0f} maximum images: {m['attack_ok']:.0f} answered, "
+        f"{m['attack_busy_503']:.0f} refused as busy (503), {m['attack_other']:.0f} other. Server RSS "
+        f"{m['rss_before_mb']:.0f} MB before, {m['rss_after_attack_mb']:.0f} MB after the attack.", ""])
+
+
+def run_decode_cost(store_root, out_dir, *, budget: str = "standard", requests: int = 300,
+                    write: bool = True) -> dict:
+    from dl_assign import results
+
+    env = results.env_info()
+    t0 = time.perf_counter()
+    out = decode_cost_test(store_root, requests=requests)
+    record = results.make_record(
+        experiment="web.decode_cost", budget=budget, config=out["config"], seeds=[0],
+        per_seed=[{k: v for k, v in out["metrics"].items() if v is not None}], seed_seconds=[time.perf_counter() - t0],
+        artifacts=[{"per_image": out["per_image"], "errors": out["errors"]}], wall_seconds=time.perf_counter() - t0,
+        dataset=out["dataset"], figures=[], notes=_decode_notes(out), env=env,
+        description="Decode cost: maximum and over-budget images, and normal requests' p95 beside 4 clients "
+                    "sending maximum images")
+    if write:
+        results.write_result(record, out_dir)
+    return record
+
+
 # --- under pytest ------------------------------------------------------------------------------
 
 
@@ -279,6 +470,14 @@ def bench_web_load(served_store, budget, results_dir):
     assert m["requests"] == REQUESTS[budget] and m["p50_ms"] > 0
 
 
+def bench_web_decode_cost(served_store, budget, results_dir):
+    record = run_decode_cost(served_store, results_dir, budget=budget, requests=DECODE_REQUESTS[budget])
+    m = {k: v["mean"] for k, v in record["metrics"].items()}
+    assert m["errors"] == 0, record["artifacts"][0]["errors"]
+    assert m["png_9000x9000_status"] == 413 and m["png_6000x4000_status"] == 200 and m["jpeg_6000x4000_status"] == 200
+    assert m["attack_other"] == 0  # every maximum image was answered or refused as busy, never dropped
+
+
 def bench_web_page(served_store, budget, results_dir):
     from dl_assign.web import shots
 
@@ -297,7 +496,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads per inference")
     p.add_argument("--budget", default="standard", help="the budget the stored models were trained at")
     p.add_argument("--out", default="results", help="where web.load.json and .md go")
+    p.add_argument("--decode-cost", action="store_true", help="run the decode-cost benchmark instead")
     args = p.parse_args(argv)
+    if args.decode_cost:
+        record = run_decode_cost(args.store, args.out, budget=args.budget, requests=args.requests)
+        print(record["notes"])
+        return 0 if record["metrics"]["errors"]["mean"] == 0 else 1
     record = run(args.store, args.out, budget=args.budget, requests=args.requests, clients=args.clients,
                  workers=args.workers, threads=args.threads)
     print(record["notes"])

@@ -534,3 +534,54 @@ def test_web_rubric_rows_without_a_browser_are_not_run_outside_ci_and_missing_un
     assert all(r["status"] == "missing" for r in under_ci if r["experiment"] == "web.page")
     rec["metrics"]["errors"] = {"mean": 1.0, "std": 0.0, "values": [1.0]}  # one error fails its row
     assert grades.grade_rows({"web.load": rec}, rubric)[-4]["status"] == "fail"
+
+
+def _photo(name: str) -> bytes:
+    from skimage import data as skdata
+
+    buf = io.BytesIO()
+    Image.fromarray(getattr(skdata, name)()).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def face_client(tmp_path_factory):
+    """A store with one random-weight model of the faces.gender task (the task decides the front end)."""
+    from dl_assign import face
+
+    try:
+        face.detect(np.zeros((64, 64, 3), np.uint8))
+    except face.DetectorUnavailable as exc:
+        _need(f"the default face detector cannot run here ({exc}); make setup installs the faces extra")
+    root = tmp_path_factory.mktemp("face-store") / "store"
+    _save_cnn(root, "cnn", 3, 0.5, classes=["male", "female"], task="faces.gender")
+    with TestClient(create_app(root, warm_up=False), raise_server_exceptions=False) as c:
+        yield c, root
+
+
+def test_face_models_see_the_aligned_face_and_the_same_class_as_the_front_end(face_client):
+    from dl_assign import face
+    from dl_assign.web.images import decode
+
+    c, root = face_client
+    photo = _photo("astronaut")  # a real 512 x 512 portrait: one face
+    r = c.post("/api/predict", files={"file": ("astronaut.jpg", photo)}, data={"model": "faces.gender/cnn"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    x0, y0, x1, y1 = body["face"]["box"]
+    assert body["face"]["image_size"] == [512, 512] and 150 < x0 < x1 < 300 and 20 < y0 < y1 < 200  # her face
+    crop, _ = face.largest_face_crop(decode(photo), face.UTK_CHIP)  # what dl-assign predict does
+    loaded = store.load("faces.gender", "cnn", 1, root=root)
+    with torch.no_grad():
+        probs = torch.softmax(loaded.model(preprocess(crop, loaded.preprocessing)), 1)[0]
+    assert body["predictions"][0]["class"] == ["male", "female"][int(probs.argmax())]
+    assert abs(body["predictions"][0]["probability"] - float(probs.max())) < 1e-5
+
+
+def test_face_models_say_no_face_and_never_guess_from_the_background(face_client):
+    c, _ = face_client
+    for name in ("coffee", "rocket"):  # real photos without a person
+        r = c.post("/api/predict", files={"file": (f"{name}.jpg", _photo(name))}, data={"model": "faces.gender/cnn"})
+        assert r.status_code == 422 and "no face found" in r.json()["error"] and "predictions" not in r.json()
+    r = c.post("/predictions/faces.gender/cnn", content=_photo("coffee"))  # TorchServe's route: the same path
+    assert r.status_code == 422 and "no face found" in r.json()["error"]

@@ -329,6 +329,34 @@ def _preprocess(loaded: store.Loaded, image: np.ndarray) -> torch.Tensor:
         return preprocess(image, loaded.preprocessing)  # (1, 3, S, S), the stored eval transform
 
 
+FACE_TARGET = 512  # a face model's upload is decoded to a short side of at least 1024 px (see Serving.decode)
+
+
+def is_face_model(loaded: store.Loaded) -> bool:
+    """Models of the ``faces.*`` tasks classify a face, so the serving path finds and aligns one first."""
+    return str(loaded.meta.get("task", "")).startswith("faces")
+
+
+def face_crop(image: np.ndarray, loaded: store.Loaded) -> tuple[np.ndarray, dict]:
+    """The largest face of ``image``, aligned into a UTKFace-like chip (dl_assign.face, the same front end as
+    ``dl-assign predict``), and what was found; :class:`ApiError` 422 when there is no face."""
+    from dl_assign import face
+
+    h, w = image.shape[:2]
+    try:
+        crop, found = face.largest_face_crop(image, face.UTK_CHIP)
+    except face.NoFaceError:
+        raise ApiError(422, f"no face found in the image ({w} x {h} px as decoded): {loaded.meta.get('task')}/"
+                            f"{loaded.meta.get('name')} classifies faces and does not guess from the background; "
+                            f"upload a photo in which a face is visible", face=None) from None
+    except face.DetectorUnavailable as exc:
+        raise ApiError(503, f"the face detector is not installed here ({exc}); pip install -e '.[faces]'") from None
+    view = {"box": list(found.box), "score": float(found.score), "detector": found.detector,
+            "landmarks": [list(map(float, p)) for p in found.landmarks], "image_size": [w, h],
+            "frame": "pixels of the image as decoded (EXIF-rotated, reduced to image_size)"}
+    return crop, view
+
+
 def input_size(loaded_or_meta) -> int:
     prep = loaded_or_meta.preprocessing if hasattr(loaded_or_meta, "preprocessing") else loaded_or_meta["preprocessing"]
     return int(prep["size"])
@@ -363,8 +391,12 @@ class Serving:
 
     # inputs -> probabilities
     async def decode(self, data: bytes, loaded: store.Loaded) -> np.ndarray:
-        """Upload bytes -> (H, W, 3) uint8, reduced for the model; costly decodes in the low-priority lane."""
+        """Upload bytes -> (H, W, 3) uint8, reduced for the model; costly decodes in the low-priority lane.
+        A face model's upload keeps more pixels (short side >= ``2 * FACE_TARGET``): the detector finds
+        the face in the whole photo, where it may be a small part."""
         target = int(loaded.preprocessing.get("resize", loaded.preprocessing["size"]))
+        if is_face_model(loaded):
+            target = max(target, FACE_TARGET)
         try:
             im = await anyio.to_thread.run_sync(lambda: open_image(data, max_pixels=self.max_pixels, target=target))
             if decode_cost(im) <= HEAVY_PIXELS:
@@ -381,16 +413,21 @@ class Serving:
         except ImageError as exc:
             raise ApiError(exc.status, str(exc)) from None
 
-    async def image_probs(self, loaded: store.Loaded, data: bytes) -> tuple[torch.Tensor, float]:
-        """(C,) probabilities of one uploaded image, and the inference time in ms."""
+    async def image_probs(self, loaded: store.Loaded, data: bytes) -> tuple[torch.Tensor, float, dict | None]:
+        """(C,) probabilities of one uploaded image, the inference time in ms, and for a face model the face it
+        classified (``face_view``). A face model never sees the whole photo: no face is a 422 in words."""
         image = await self.decode(data, loaded)
+        face = None
+        if is_face_model(loaded):
+            image, face = await anyio.to_thread.run_sync(face_crop, image, loaded, limiter=self.limiter)
 
         def run() -> tuple[torch.Tensor, float]:
             t0 = time.perf_counter()
             probs = _infer(loaded, _preprocess(loaded, image))[0]
             return probs, (time.perf_counter() - t0) * 1000
 
-        return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+        probs, ms = await anyio.to_thread.run_sync(run, limiter=self.limiter)
+        return probs, ms, face
 
     async def tensor_probs(self, loaded: store.Loaded, x: torch.Tensor) -> torch.Tensor:
         """(B, C) probabilities of a preprocessed (B, 3, S, S) float batch."""
@@ -541,10 +578,11 @@ def create_app(store_root: str | Path | None = None, *, max_upload_bytes: int = 
         task, model, v = find(root, fields["model"], version)
         loaded = await serving.load(task, model, v)
         top_k = parse_top_k(fields.get("top_k"), len(loaded.meta["classes"]), f"{task}/{model}")
-        probs, inference_ms = await serving.image_probs(loaded, data)
+        probs, inference_ms, face = await serving.image_probs(loaded, data)
         return {"model": f"{task}/{model}", "task": task, "version": v,
                 "predictions": serving.top(loaded, probs, top_k),
-                "latency_ms": (time.perf_counter() - t0) * 1000, "inference_ms": inference_ms}
+                "latency_ms": (time.perf_counter() - t0) * 1000, "inference_ms": inference_ms} | (
+                   {"face": face} if face is not None else {})
 
     protocols.add_kserve_v2(app, serving, max_body_bytes=2 * max_upload_bytes)
     protocols.add_torchserve(app, serving, max_body_bytes=max_upload_bytes)

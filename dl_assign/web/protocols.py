@@ -246,7 +246,7 @@ def _requested(request: dict) -> tuple[int, bool]:
 
 
 def _response(model: str, version: int, rid, probs: torch.Tensor, classes: list[str], k: int,
-              binary: bool) -> Response:
+              binary: bool, faces: list | None = None) -> Response:
     n, c = probs.shape
     if k:
         k = min(k, c)
@@ -259,7 +259,8 @@ def _response(model: str, version: int, rid, probs: torch.Tensor, classes: list[
         data = probs.flatten().tolist()
         out = {"name": "probabilities", "datatype": "FP32", "shape": [n, c]}
         raw = probs.numpy().astype("<f4").tobytes() if binary else None
-    head = {"model_name": model, "model_version": str(version)} | ({"id": rid} if rid is not None else {})
+    head = ({"model_name": model, "model_version": str(version)} | ({"id": rid} if rid is not None else {})
+            | ({"parameters": {"faces": json.dumps(faces)}} if faces else {}))  # a face model: the face each saw
     if raw is None:
         return JSONResponse(head | {"outputs": [out | {"data": data}]})
     header = json.dumps(head | {"outputs": [out | {"parameters": {"binary_data_size": len(raw)}}]}).encode()
@@ -325,13 +326,17 @@ def add_kserve_v2(app: FastAPI, serving: Serving, *, max_body_bytes: int) -> Non
         loaded = await serving.load(task, model, v)
         pair = (spec.get("name"), spec.get("datatype"))
         if pair == ("image", "BYTES"):
-            probs = torch.stack([(await serving.image_probs(loaded, data))[0] for data in _images(spec, shape, raw)])
+            answers = [await serving.image_probs(loaded, data) for data in _images(spec, shape, raw)]
+            probs = torch.stack([a[0] for a in answers])
+            faces = [a[2] for a in answers]
         elif pair == ("input", "FP32"):
+            faces = [None]
             probs = await serving.tensor_probs(loaded, _tensor(spec, shape, raw, input_size(loaded)))
         else:
             raise ApiError(400, f"no input named {spec.get('name')!r} of datatype {spec.get('datatype')!r}: this "
                                 f"model takes 'image' (BYTES) or 'input' (FP32)")
-        return _response(f"{task}/{model}", v, rid, probs, loaded.meta["classes"], k, binary)
+        return _response(f"{task}/{model}", v, rid, probs, loaded.meta["classes"], k, binary,
+                         faces=faces if any(f is not None for f in faces) else None)
 
 
 def add_torchserve(app: FastAPI, serving: Serving, *, max_body_bytes: int) -> None:
@@ -357,7 +362,7 @@ def add_torchserve(app: FastAPI, serving: Serving, *, max_body_bytes: int) -> No
             data = await read_body(request, max_body_bytes)
         loaded = await serving.load(task, model, v)
         top_k = parse_top_k(request.query_params.get("top_k"), len(loaded.meta["classes"]), f"{task}/{model}")
-        probs, _ = await serving.image_probs(loaded, data)
+        probs, _, _ = await serving.image_probs(loaded, data)
         return {row["class"]: row["probability"] for row in serving.top(loaded, probs, top_k)}
 
     @app.post("/predictions/{task}/{model}/{version}", tags=["TorchServe"])
