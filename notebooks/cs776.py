@@ -35,13 +35,15 @@ RESULTS_DIR = "results"
 A = get("cs776")
 records = nb.load(RESULTS_DIR)
 nb.show_overview(A, records, RESULTS_DIR)
+nb.show_disclosure(A)
 
 # %% [markdown]
 # ## The questions
 
 # %%
+seen = nb.Seen()  # each experiment in full and each figure once, where first asked for
 for question in A.questions:
-    nb.show_question(question, records, RESULTS_DIR)
+    nb.show_question(question, records, RESULTS_DIR, seen, A)
 nb.show_ethics(A)
 
 # %% [markdown]

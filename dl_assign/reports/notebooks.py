@@ -152,13 +152,43 @@ def show_overview(a: Assignment, records: dict, results_dir: str | Path) -> None
           + _table(["experiment", "budget", "seeds", "headline metric", "mean ± sample std"], rows, "records"))
 
 
-def show_experiment(name: str, records: dict, results_dir: str | Path) -> None:
+class Seen:
+    """What a notebook has shown so far: each experiment in full and each figure once, at first mention."""
+
+    def __init__(self) -> None:
+        self.experiments: dict[str, str] = {}  # experiment -> the question it was shown under
+        self.figures: set[str] = set()
+
+
+def _figure(fig: str, results_dir: str | Path, seen: Seen) -> None:
+    if fig in seen.figures:
+        return
+    seen.figures.add(fig)
+    path = Path(results_dir) / fig
+    if path.exists():
+        _html(f"<p><em>{html.escape(fig)}</em></p>")
+        show_figure(path)
+    else:
+        _html(f"<p><strong>MISSING</strong>: figure <code>{html.escape(fig)}</code> is not in "
+              f"<code>{html.escape(str(results_dir))}</code>.</p>")
+
+
+def show_experiment(name: str, records: dict, results_dir: str | Path, seen: Seen | None = None,
+                    question: str = "") -> None:
+    """One record: what ran where, its metrics, its own analysis (folded) and figures; once per notebook."""
+    seen = seen if seen is not None else Seen()
     rec = records.get(name)
+    if rec is not None and name in seen.experiments:
+        head = _headline(rec)
+        _html(f"<p><code>{html.escape(name)}</code>: shown in full under <em>{html.escape(seen.experiments[name])}"
+              "</em>" + (f"; <code>{head[0]}</code> {_metric(head[1])}" if head else "") + ".</p>")
+        return
     _html(f"<h3><code>{html.escape(name)}</code></h3>")
     if rec is None:
         _html(f"<p><strong>MISSING</strong>: no <code>results/{html.escape(name)}.json</code> yet "
               f"(<code>dl-assign run {html.escape(name)}</code>).</p>")
         return
+    seen.experiments[name] = question or name
     env = rec.get("env", {})
     ds = rec.get("dataset") or {}
     line = (f"{html.escape(rec.get('description', ''))} Budget <code>{html.escape(rec['budget'])}</code>, seeds "
@@ -174,23 +204,36 @@ def show_experiment(name: str, records: dict, results_dir: str | Path) -> None:
         _html("<details><summary>the experiment's own analysis (its report)</summary>"
               + _markdown_html(rec["notes"].strip()) + "</details>")
     for fig in rec.get("figures", []):
-        path = Path(results_dir) / fig
-        if path.exists():
-            _html(f"<p><em>{html.escape(fig)}</em></p>")
-            show_figure(path)
-        else:
-            _html(f"<p><strong>MISSING</strong>: figure <code>{html.escape(fig)}</code> is not in "
-                  f"<code>{html.escape(str(results_dir))}</code>.</p>")
+        _figure(fig, results_dir, seen)
 
 
-def show_question(q: Question, records: dict, results_dir: str | Path) -> None:
+def show_disclosure(a: Assignment) -> None:
+    """What the assignment asked for and what was used instead, when the spec says (no numbers here)."""
+    subs = getattr(a, "disclosure", ())
+    if subs:
+        rows = [[html.escape(x) for x in (s.part, s.asked, s.used, s.why)] for s in subs]
+        _html("<h2>What was asked for and what was used</h2>"
+              + _table(["part", "asked for", "used", "why"], rows)
+              + "<p>What each substitution is expected to change, with numbers: the report "
+                f"(<code>results/reports/{html.escape(a.name)}.html</code>).</p>")
+
+
+def show_question(q: Question, records: dict, results_dir: str | Path, seen: Seen | None = None,
+                  a: Assignment | None = None) -> None:
     """One question of the assignment: its heading, what it asks, how it was answered, its results."""
+    seen = seen if seen is not None else Seen()
     _html(f"<h2>{html.escape(q.title)}</h2><p><em>Asked:</em> {html.escape(q.asks)}</p>"
           + (f"<p><em>How and why:</em> {html.escape(q.why)}</p>" if q.why else ""))
+    if getattr(q, "formulas", ""):
+        _html(f"<pre>{html.escape(q.formulas)}</pre>")
     if q.written:
-        _html("<p>A written answer, not software: see the report (results/reports/).</p>")
+        review = getattr(a, "review", "") if a is not None else ""
+        _html(_markdown_html(review) if review else
+              "<p>A written answer, not software: see the report (results/reports/).</p>")
+    for fig in getattr(q, "figures", ()):
+        _figure(fig, results_dir, seen)
     for name in q.experiments:
-        show_experiment(name, records, results_dir)
+        show_experiment(name, records, results_dir, seen, q.title)
 
 
 def show_ethics(a: Assignment) -> None:
