@@ -13,12 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from skimage import data as skimage_data  # astronaut() and coffee() ship inside scikit-image: no download
 
-skimage_data = pytest.importorskip("skimage.data")
-
-from dl_assign import face  # noqa: E402
-from dl_assign.data import scenes  # noqa: E402
-from dl_assign.face import alignment, detection  # noqa: E402
+from dl_assign import face
+from dl_assign.data import scenes
+from dl_assign.face import alignment, detection
 
 ASTRONAUT_FACE = (175, 55, 275, 180)  # Eileen Collins' face in skimage's astronaut (512 x 512), by eye
 ROOT = Path(__file__).resolve().parents[1]
