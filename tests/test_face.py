@@ -246,3 +246,15 @@ def test_predict_bad_input_is_one_line_exit_2(tiny_store, photos, argv, message,
     assert code == 2
     assert message in err.strip().splitlines()[-1], err
     assert "Traceback" not in err
+
+
+def test_the_choice_rule():
+    from dl_assign.experiments.faces.detectors import choose
+
+    table = {"slow_best": {"scenes_hit_rate": 0.99, "scenes_ms": 5000.0},
+             "fast": {"scenes_hit_rate": 0.90, "scenes_ms": 40.0},
+             "fast_same": {"scenes_hit_rate": 0.90, "scenes_ms": 60.0},
+             "fast_worse": {"scenes_hit_rate": 0.80, "scenes_ms": 10.0}}
+    assert choose(table, 250.0) == "fast"  # best hit rate under the cap; the tie goes to the faster
+    assert choose(table, 5000.0) == "slow_best"
+    assert choose({k: table[k] for k in ("slow_best",)}, 1.0) == "slow_best"  # none that fast: the best overall
