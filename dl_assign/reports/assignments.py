@@ -365,7 +365,8 @@ HW5 = Assignment(
         Question("2.2.1 / 2.2.2 / 2.2.3 / 2.2.4. CNN: data, pre-processing, architecture, loss and optimiser",
                  "Design a simple CNN architecture consisting of convolutional layers, pooling layers, and fully connected layers.",
                  ("fashion.cnn",), items=("2.2.1", "2.2.2", "2.2.3", "2.2.4"),
-                 answer="PyTorch; pixels scaled to the unit interval; an 80/10/10 stratified split; five conv layers "
+                 answer="PyTorch; pixels scaled to the unit interval; a stratified split in the seed's proportions ([[ds:fashion.cnn:sizes]] images for training, "
+                        "validation and test); five conv layers "
                         "(filters [[cfg:fashion.cnn:filters]], BatchNorm, max pooling) and a linear classifier for the "
                         "ten classes; cross-entropy with label smoothing [[cfg:fashion.cnn:label_smoothing]], SGD with "
                         "Nesterov momentum at lr [[cfg:fashion.cnn:lr]], accuracy and macro-F1 as metrics. The layer "
@@ -642,11 +643,13 @@ ASSIGNMENT3 = Assignment(
         Question("2b. Hyperparameters and why", "Explain the hyperparameters used and the reason why they were used.",
                  ("sine.compare",), items=("2b",),
                  answer="AdamW at lr [[cfg:sine.lstm:lr]] with a cosine schedule, batch [[cfg:sine.lstm:batch_size]], "
-                        "[[cfg:sine.lstm:epochs]] epochs, the best validation epoch restored. The sweep around this "
-                        "point shows why: fewer epochs leave the error higher "
-                        "([[welch:sine.compare:sweep/lstm/epochs=20/test_mse:sine.compare:lstm/test_mse]]), a large "
-                        "batch is worse ([[welch:sine.compare:sweep/lstm/batch_size=512/test_mse:sine.compare:lstm/test_mse]]), "
-                        "and a window covering about one period is enough.",
+                        "[[cfg:sine.lstm:epochs]] epochs, the best validation epoch restored. The reasons: the learning rate is the largest that kept the free-running rollout stable in the sweep (a larger "
+                        "one: rollout MSE [[sine.compare:sweep/lstm/lr=0.03/rollout_mse]] against [[sine.compare:lstm/rollout_mse]]), "
+                        "the batch is small because the series is short (many updates per epoch; a large batch: rollout "
+                        "[[sine.compare:sweep/lstm/batch_size=512/rollout_mse]]), and the window covers more than one period. "
+                        "The one-step test errors of the sweep are all tiny and mostly ties (fewer epochs against the chosen "
+                        "run: [[welch:sine.compare:sweep/lstm/epochs=20/test_mse:sine.compare:lstm/test_mse]]; the large batch: "
+                        "[[welch:sine.compare:sweep/lstm/batch_size=512/test_mse:sine.compare:lstm/test_mse]]), which is why the rollout decides.",
                  figures=("sine.compare.sweep.png",)),
         Question("2c. Parameters per layer", "Provide an explanation (calculation) of the number of parameters in each layer.",
                  ("sine.lstm", "sine.gru"), items=("2c",),
@@ -705,8 +708,8 @@ ASSIGNMENT3 = Assignment(
                  answer="Feature maps of a CNN with its top removed are flattened per position and clustered; the "
                         "clusters colour the image. Against the object boxes the best CNN layer reaches IoU "
                         "[[segment.cnn_features:best_cnn/box_iou]] against [[segment.cnn_features:whole_image/box_iou]] "
-                        "for predicting the whole image (gain [[segment.cnn_features:best_cnn_gain_over_whole_image/box_iou]] "
-                        "± [[segment.cnn_features:best_cnn_gain_over_whole_image/box_iou_sem]] sem) and, on synthetic "
+                        "for predicting the whole image (gain [[segment.cnn_features:best_cnn_gain_over_whole_image/box_iou:mean]] "
+                        "± [[segment.cnn_features:best_cnn_gain_over_whole_image/box_iou_sem:mean]] sem) and, on synthetic "
                         "mosaics with known segments, ARI [[segment.cnn_features:best_cnn/mosaic_ari]]. The "
                         "silhouette score is low ([[segment.cnn_features:best_cnn/silhouette]]): feature clusters are "
                         "not compact, yet they follow the objects; silhouette alone would undersell them. The ImageNet "
@@ -716,16 +719,17 @@ ASSIGNMENT3 = Assignment(
                  ("faces.fairness",), items=("4",), ethics=True,
                  answer="**What we analyse:** whether a gender classifier is equally accurate across race and age "
                         "groups, and whether re-balancing the training data by group reduces the gaps. **Model:** "
-                        "the improved CNN of the gender assignment (small images, few parameters: "
-                        "[[faces.fairness:params]]; trainable on CPU, and the same architecture is compared elsewhere). "
+                        "a CNN of the gender assignment's improved family (widths [[cfg:faces.fairness:widths]], "
+                        "[[faces.fairness:params]] parameters, trained on [[cfg:faces.fairness:train_limit]] UTKFace images): "
+                        "small enough to train every variant on CPU, and its family is compared with other models in the gender report. "
                         "**Validation:** accuracy [[faces.fairness:erm/val_accuracy]], F1 [[faces.fairness:erm/val_f1]], "
                         "AUC [[faces.fairness:erm/val_auc]]. **Fairness on the test split** (race groups): disparate "
                         "impact [[faces.fairness:erm/test_race/disparate_impact]] (interval "
                         "[[faces.fairness:erm/test_race/disparate_impact_low]] to "
                         "[[faces.fairness:erm/test_race/disparate_impact_high]], permutation p "
-                        "[[faces.fairness:erm/test_race/disparate_impact_p]]; below the four-fifths rule), equal "
+                        "[[faces.fairness:erm/test_race/disparate_impact_p:mean]]; below the four-fifths rule), equal "
                         "opportunity difference [[faces.fairness:erm/test_race/equal_opportunity_difference]] (p "
-                        "[[faces.fairness:erm/test_race/equal_opportunity_difference_p]]: not significant). Group "
+                        "[[faces.fairness:erm/test_race/equal_opportunity_difference_p:mean]]). Group "
                         "accuracy ranges from [[faces.fairness:erm/test_race/group/Asian/accuracy]] (Asian) to "
                         "[[faces.fairness:erm/test_race/group/Indian/accuracy]] (Indian). Re-balancing changes the "
                         "accuracy by [[faces.fairness:mitigation/balanced/accuracy_change]] and the disparate impact "

@@ -88,13 +88,14 @@ def welch(a: list[float], b: list[float]) -> float | None:
 def verdict(a: list[float], b: list[float], trace: Trace) -> str:
     """'difference d (Welch ..., p = x: significant | a tie)' for two lists of per-seed values."""
     diff = sum(a) / len(a) - sum(b) / len(b)
+    diff_fmt = "{:+.2e}" if diff != 0 and abs(diff) < 1e-3 else "{:+.4f}"  # MSEs of 1e-7 are not "+0.0000"
     p = welch(a, b)
     if p is None:
         if len(a) < 2 or len(b) < 2:
-            return f"difference {trace.d(diff, '{:+.4f}')} (a single run on one side: no test, read as a tie)"
-        return f"difference {trace.d(diff, '{:+.4f}')} (the same on every seed: no spread to test)"
+            return f"difference {trace.d(diff, diff_fmt)} (a single run on one side: no test, read as a tie)"
+        return f"difference {trace.d(diff, diff_fmt)} (the same on every seed: no spread to test)"
     sig = "significant" if p < LEVEL else "not significant: a tie"
-    return (f"difference {trace.d(diff, '{:+.4f}')} (Welch t-test over the seeds' values, n = "
+    return (f"difference {trace.d(diff, diff_fmt)} (Welch t-test over the seeds' values, n = "
             f"{trace.d(len(a), '{}')} and {trace.d(len(b), '{}')}, p = {trace.d(p, '{:.2g}')}: {sig} at the "
             f"{trace.d(LEVEL, '{:g}')} level)")
 
