@@ -53,7 +53,7 @@ def test_notebook_executes_with_the_smoke_rerun(name, tmp_path):
 
     smoke = smoke_experiment(name)
     if nb.missing_datasets(smoke):  # outside CI only: under CI=true the smoke cell raised
-        assert f"smoke re-run of {smoke} skipped: datasets missing" in page
+        assert f"Skipped: datasets missing for the smoke re-run of {smoke}" in page
     else:
         assert f"Smoke re-run of <code>{smoke}</code> finished" in page
     assert nb.page_digest(page) == nb.digest(name)["digest"]
@@ -92,7 +92,7 @@ def test_a_missing_dataset_skips_the_smoke_rerun_and_fails_under_ci(ci, tmp_path
             nb.smoke_rerun(name)
     else:
         assert nb.smoke_rerun(name) is None
-        assert "smoke re-run of faces.gender_baseline skipped: datasets missing" in "".join(shown)
+        assert "Skipped: datasets missing for the smoke re-run of faces.gender_baseline" in "".join(shown)
 
 
 def test_the_digest_follows_the_results_it_reads(tmp_path):

@@ -265,11 +265,11 @@ def smoke_rerun(name: str, records: dict | None = None) -> dict | None:
         exp = registry.get(name)
     missing = missing_datasets(name)
     if missing:
-        message = (f"smoke re-run of {name} skipped: datasets missing: {missing} (see `dl-assign data`; "
+        message = (f"datasets missing for the smoke re-run of {name}: {missing} (see `dl-assign data`; "
                    f"DL_ASSIGN_DATA={os.environ.get('DL_ASSIGN_DATA', '.data')})")
         if os.environ.get("CI") == "true":
             raise SmokeDataMissing(message + "; under CI a missing dataset is a failure, never a skip")
-        _html(f"<p><strong>{html.escape(message)}</strong></p>")
+        _html(f"<p><strong>Skipped: {html.escape(message)}</strong></p>")
         return None
     with tempfile.TemporaryDirectory(prefix=f"nb-smoke-{name}-") as scratch, _env(DL_ASSIGN_MODELS=f"{scratch}/models"):
         record = exp.run("smoke", results_dir=Path(scratch) / "results", progress=False)
@@ -431,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             path = make(name, out_dir=args.out, results_dir=args.results_dir, smoke=args.smoke, ipynb=args.ipynb)
         except CellExecutionError as exc:
-            last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # the traceback's colours
+            last = text.splitlines()[-1] if text else type(exc).__name__
             print(f"error: notebook {name}: a cell failed: {last}", file=sys.stderr)
             return 1
         print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
