@@ -424,7 +424,7 @@ def test_the_web_app_serves_a_stored_face_model_like_training_scores_it(tmp_path
 
     from dl_assign import store
     from dl_assign.experiments.faces import common as fc
-    from dl_assign.web.app import _predict_sync
+    from dl_assign.web.app import Serving, _infer, _preprocess
 
     torch.manual_seed(0)
     model = mf.ImprovedCNN((4, 8), 1, 0.0).eval()
@@ -436,7 +436,12 @@ def test_the_web_app_serves_a_stored_face_model_like_training_scores_it(tmp_path
     image = np.random.default_rng(0).integers(0, 256, (96, 96, 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
-    top, _ = _predict_sync(store.load(fc.TASK, "improved_cnn", root=tmp_path), buf.getvalue(), 2, None)
+    # the serving path after the face front end (which hands the model an aligned UTKFace-like chip; random pixels
+    # hold no face, so they enter here, where the chip would): the stored preprocessing, then the model
+    from dl_assign.web.images import decode
+
+    loaded = store.load(fc.TASK, "improved_cnn", root=tmp_path)
+    top = Serving.top(loaded, _infer(loaded, _preprocess(loaded, decode(buf.getvalue())))[0], 2)
     x = fc.Normalize()(fd.face_crop(image, 48, fd.UTK_MARGIN)[None])  # what training and scoring feed
     with torch.no_grad():
         p_female = float(torch.sigmoid(model.head[:-1](model.features(x)))[0, 0])

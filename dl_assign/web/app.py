@@ -390,44 +390,53 @@ class Serving:
             raise ApiError(503, f"{task}/{model} version {v} cannot be loaded: {exc}") from None
 
     # inputs -> probabilities
-    async def decode(self, data: bytes, loaded: store.Loaded) -> np.ndarray:
-        """Upload bytes -> (H, W, 3) uint8, reduced for the model; costly decodes in the low-priority lane.
-        A face model's upload keeps more pixels (short side >= ``2 * FACE_TARGET``): the detector finds
-        the face in the whole photo, where it may be a small part."""
+    def _target(self, loaded: store.Loaded) -> int:
+        """The short side the decode keeps (halved by REDUCE_TO): the model's resize; for a face model more
+        (``FACE_TARGET``), since the detector looks for the face in the whole photo, where it may be small."""
         target = int(loaded.preprocessing.get("resize", loaded.preprocessing["size"]))
+        return max(target, FACE_TARGET) if is_face_model(loaded) else target
+
+    @staticmethod
+    def _classify(loaded: store.Loaded, image: np.ndarray) -> tuple[torch.Tensor, float, dict | None]:
+        """Decoded image -> (C,) probabilities, inference ms, and for a face model the face it classified."""
+        face = None
         if is_face_model(loaded):
-            target = max(target, FACE_TARGET)
+            image, face = face_crop(image, loaded)
+        t0 = time.perf_counter()
+        probs = _infer(loaded, _preprocess(loaded, image))[0]
+        return probs, (time.perf_counter() - t0) * 1000, face
+
+    async def image_probs(self, loaded: store.Loaded, data: bytes) -> tuple[torch.Tensor, float, dict | None]:
+        """(C,) probabilities of one uploaded image, the inference time in ms, and for a face model the face it
+        classified (``face_crop``). A face model never sees the whole photo: no face is a 422 in words.
+
+        A normal image is read, decoded and classified in one worker-thread hop (one inference slot, held
+        throughout); one whose decode costs more than ``HEAVY_PIXELS`` is decoded on the low-priority lane
+        first, holding no inference slot while it decodes."""
+        target = self._target(loaded)
+
+        def normal():
+            im = open_image(data, max_pixels=self.max_pixels, target=target)
+            if decode_cost(im) > HEAVY_PIXELS:
+                return im, None
+            return None, self._classify(loaded, finish(im, target=target))
+
         try:
-            im = await anyio.to_thread.run_sync(lambda: open_image(data, max_pixels=self.max_pixels, target=target))
-            if decode_cost(im) <= HEAVY_PIXELS:
-                return await anyio.to_thread.run_sync(lambda: finish(im, target=target), limiter=self.limiter)
+            im, out = await anyio.to_thread.run_sync(normal, limiter=self.limiter)
+            if out is not None:
+                return out
             if self.heavy_waiting >= MAX_HEAVY_WAITING:
                 w, h = im.size
                 raise ApiError(503, f"busy: {self.heavy_waiting} large images ({w} x {h} is one) are being decoded; "
                                     f"retry shortly or send a smaller image", retry_after_s=2)
             self.heavy_waiting += 1
             try:
-                return await asyncio.wrap_future(self.heavy.submit(finish, im, target=target))
+                image = await asyncio.wrap_future(self.heavy.submit(finish, im, target=target))
             finally:
                 self.heavy_waiting -= 1
+            return await anyio.to_thread.run_sync(self._classify, loaded, image, limiter=self.limiter)
         except ImageError as exc:
             raise ApiError(exc.status, str(exc)) from None
-
-    async def image_probs(self, loaded: store.Loaded, data: bytes) -> tuple[torch.Tensor, float, dict | None]:
-        """(C,) probabilities of one uploaded image, the inference time in ms, and for a face model the face it
-        classified (``face_view``). A face model never sees the whole photo: no face is a 422 in words."""
-        image = await self.decode(data, loaded)
-        face = None
-        if is_face_model(loaded):
-            image, face = await anyio.to_thread.run_sync(face_crop, image, loaded, limiter=self.limiter)
-
-        def run() -> tuple[torch.Tensor, float]:
-            t0 = time.perf_counter()
-            probs = _infer(loaded, _preprocess(loaded, image))[0]
-            return probs, (time.perf_counter() - t0) * 1000
-
-        probs, ms = await anyio.to_thread.run_sync(run, limiter=self.limiter)
-        return probs, ms, face
 
     async def tensor_probs(self, loaded: store.Loaded, x: torch.Tensor) -> torch.Tensor:
         """(B, C) probabilities of a preprocessed (B, 3, S, S) float batch."""

@@ -73,7 +73,10 @@ def open_image(data: bytes, *, max_pixels: int | None = None, target: int | None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=FORMATS)
+            if limit:  # our budget, below PIL's, decides: PIL's own check in open() would speak first otherwise
+                im = _open_unchecked(data)
+            else:
+                im = Image.open(io.BytesIO(data), formats=FORMATS)
             w, h = im.size
             if limit and w * h > limit:
                 raise ImageError(413, f"image is {w} x {h} = {w * h:,} pixels, over the limit of {limit:,} "
@@ -92,6 +95,20 @@ def open_image(data: bytes, *, max_pixels: int | None = None, target: int | None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct_error()) as exc:
         raise ImageError(400, f"the image could not be read (truncated or damaged?): {exc}") from None
     return im
+
+
+_OPEN_LOCK = __import__("threading").Lock()
+
+
+def _open_unchecked(data: bytes) -> Image.Image:
+    """``Image.open`` with PIL's bomb check off: the caller checks the header's size against a smaller budget
+    at once. (PIL's limit is a module global, hence the lock; open() reads only the header.)"""
+    with _OPEN_LOCK:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(io.BytesIO(data), formats=FORMATS)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def decode_cost(im: Image.Image) -> int:

@@ -290,7 +290,9 @@ def add_kserve_v2(app: FastAPI, serving: Serving, *, max_body_bytes: int) -> Non
     @app.get("/v2/models/{rest:path}", tags=["KServe v2"])
     async def model_get(rest: str):
         """``/v2/models/{task}/{model}[/versions/{v}]`` metadata, or ``.../ready`` readiness."""
-        name, version, end = _split_name(rest, tail=("ready",))
+        name, version, end = _split_name(rest, tail=("ready", "infer"))
+        if end == "infer":
+            raise ApiError(405, f"GET /v2/models/{rest}: .../infer takes a POST with a JSON inference request")
         task, model, v = serving.find(name, version)
         if end == "ready":
             await serving.load(task, model, v)  # 503 in words when it cannot load
@@ -306,9 +308,9 @@ def add_kserve_v2(app: FastAPI, serving: Serving, *, max_body_bytes: int) -> Non
                       "outputs": {"type": "array", "items": {"type": "object"}}}}}}}})
     async def model_infer(rest: str, request: Request):
         """``/v2/models/{task}/{model}[/versions/{v}]/infer``: one input, ``image`` (BYTES) or ``input`` (FP32)."""
-        name, version, end = _split_name(rest, tail=("infer",))
+        name, version, end = _split_name(rest, tail=("infer", "ready"))
         if end != "infer":
-            raise ApiError(405, f"POST /v2/models/{rest}: only .../infer takes a POST")
+            raise ApiError(405, f"POST /v2/models/{rest}: only .../infer takes a POST (metadata and ready are GETs)")
         task, model, v = serving.find(name, version)
         body = await read_body(request, max_body_bytes)
         req, tail = _parse_infer_body(body, request.headers.get(HEADER.lower()))
