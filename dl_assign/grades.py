@@ -216,6 +216,15 @@ RUBRIC: tuple[Row, ...] = (
         "web.load", "p95_ms", {"standard": 100.0, "full": 100.0}, 1, higher_is_better=False,
         expectation_source=seed("000 3b", "no number: the seed asks for no latency (issue "
         "12's goal, 100 ms)")),
+    # issue 27: a decode-cost attack (4 clients sending 24 MP PNGs back to back) may at most double a normal
+    # request's p95 (web.decode_cost, benchmarks/bench_web.py). At smoke the guard is looser: 30 requests on a
+    # smoke model make a noisy p95; the issue's 2x is gated at standard.
+    Row("seed 000 3b: decode cost: normal p95 beside 4 clients sending maximum images (x p95 alone, <= 2)",
+        "web.decode_cost", "p95_slowdown", {"smoke": 3.0, "standard": 2.0, "full": 2.0}, 1, higher_is_better=False,
+        expectation_source=seed("000 3b", "no number: the seed asks for no attack test (issue 27's goal, 2x)")),
+    Row("seed 000 3b: decode cost: errors of any kind among the normal requests",
+        "web.decode_cost", "errors", {"smoke": 0, "standard": 0, "full": 0}, 1, higher_is_better=False,
+        expectation_source=seed("000 3b", "no number: the seed asks for no attack test (issue 27)")),
     # seed 000 question 3c (issue 13): unsupervised segmentation from CNN features, 20 points, segment.cnn_features.
     # The committed standard run (3 x (100 + 100), stored Lite0 v3 + custom CNN, Intel Xeon, 1 thread) measured:
     # best CNN box IoU 0.636, gain over the whole image +0.135, over the best baseline +0.064 ± 0.012, mosaic
@@ -517,7 +526,7 @@ GATE = 1.0  # fraction of the rubric's points needed; every row must pass by def
 # (a dataset name, or "chromium" for the browser): a row whose record is absent because one is missing
 # is `not run` outside CI, like a registered experiment's.
 BENCHMARK_RECORDS: dict[str, tuple[str, ...]] = {"web.page": ("ip102", "chromium"), "web.load": ("ip102",),
-                                                  "imagenet.speed": ()}
+                                                  "web.decode_cost": ("ip102",), "imagenet.speed": ()}
 CHROMIUM_HOW = ("not a dataset: a browser. apt-get install chromium (Debian's package, driven by the web extra's "
                 "Playwright; never `playwright install`)")
 
