@@ -252,3 +252,14 @@ def test_store_root_defaults_to_dot_models_and_follows_the_env(monkeypatch, tmp_
     assert store.store_root() == tmp_path
     _save(None)
     assert store.list_models()[0].versions == (1,)
+
+
+
+def test_a_version_with_the_same_weights_is_marked_as_a_duplicate_of_the_first(tmp_path):
+    first, second = _save(tmp_path, _model(1)), _save(tmp_path, _model(1))  # bit-identical weights, twice
+    third = _save(tmp_path, _model(2))  # other weights
+    metas = [json.loads((info.path / "meta.json").read_text()) for info in (first, second, third)]
+    assert metas[0]["sha256"] == metas[1]["sha256"] != metas[2]["sha256"]
+    assert "duplicate_of" not in metas[0] and metas[1]["duplicate_of"] == first.version
+    assert "duplicate_of" not in metas[2]
+    assert [r.versions for r in store.list_models(tmp_path)] == [(1, 2, 3)]  # recorded, and marked, not hidden

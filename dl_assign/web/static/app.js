@@ -25,7 +25,9 @@ async function apiError(resp) {
 function label(m, v) {
   const acc = v.budget === "pretrained" ? "ImageNet-pretrained by its authors, not evaluated here"
     : v.test_accuracy == null ? "test accuracy n/a" : `test accuracy ${v.test_accuracy.toFixed(3)}`;
-  return `${m.task} / ${m.model}  v${v.version}${v.version === m.latest ? " (latest)" : ""}  ·  ${acc}`;
+  // a version whose weights hash equals an earlier one's (the store's duplicate_of) says so
+  const dup = v.duplicate_of == null ? "" : `  ·  same weights as v${v.duplicate_of}`;
+  return `${m.task} / ${m.model}  v${v.version}${v.version === m.latest ? " (latest)" : ""}  ·  ${acc}${dup}`;
 }
 
 async function loadModels() {
