@@ -196,19 +196,25 @@ def find(root: Path, name: str, version: str | int = "latest") -> tuple[str, str
 # --- the request body --------------------------------------------------------------------------
 
 
+def _declared_length(request: Request, limit: int, what: str) -> str | None:
+    """The Content-Length header as sent (None if absent); 413 when it declares more than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise ApiError(413, f"{what} of {int(declared):,} bytes is over the limit of {limit:,} bytes")
+        except ValueError:
+            raise ApiError(400, f"bad Content-Length header {declared!r}") from None
+    return declared
+
+
 async def read_form(request: Request, limit: int) -> tuple[dict[str, str], bytes | None, str | None]:
     """Parse a multipart (or urlencoded) body from the stream, in memory; 413 past ``limit`` bytes."""
     from python_multipart import FormParser
     from python_multipart.exceptions import FormParserError
     from python_multipart.multipart import parse_options_header
 
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise ApiError(413, f"upload of {int(declared):,} bytes is over the limit of {limit:,} bytes")
-        except ValueError:
-            raise ApiError(400, f"bad Content-Length header {declared!r}") from None
+    declared = _declared_length(request, limit, "upload")
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     ctype = ctype.decode("latin-1")
     if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
@@ -270,13 +276,7 @@ def _multipart_complete(parser) -> bool:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, read from the stream; 413 past ``limit`` bytes, 400 when it ends early."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise ApiError(413, f"body of {int(declared):,} bytes is over the limit of {limit:,} bytes")
-        except ValueError:
-            raise ApiError(400, f"bad Content-Length header {declared!r}") from None
+    declared = _declared_length(request, limit, "body")
     chunks, received = [], 0
     try:
         async for chunk in request.stream():
