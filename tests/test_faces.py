@@ -424,7 +424,8 @@ def test_the_web_app_serves_a_stored_face_model_like_training_scores_it(tmp_path
 
     from dl_assign import store
     from dl_assign.experiments.faces import common as fc
-    from dl_assign.web.app import Serving, _infer, _preprocess
+    from dl_assign.web.app import Serving
+    from dl_assign.web.inference import _infer, _preprocess
 
     torch.manual_seed(0)
     model = mf.ImprovedCNN((4, 8), 1, 0.0).eval()

@@ -21,9 +21,7 @@ worker threads (at most ``inference_workers`` at once, under ``torch.inference_m
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -35,13 +33,22 @@ import numpy as np
 import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
 from dl_assign import store
+from dl_assign.web.bodies import ApiError, _error, parse_top_k, read_form
 from dl_assign.web.images import MAX_PIXELS, ImageError, decode_cost, finish, open_image
+from dl_assign.web.inference import (
+    FACE_TARGET,
+    _infer,
+    _lowest_priority,
+    _preprocess,
+    face_crop,
+    input_size,
+    is_face_model,
+)
 
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB: a large phone photo; a bigger body is refused unread
@@ -57,17 +64,6 @@ EMPTY_STORE_HINT = ("The model store is empty. In seconds, with no training: `dl
                     "--budget smoke` trains a small pest classifier (needs the pests data, see `dl-assign data`). "
                     "Then reload this page.")
 
-
-class ApiError(Exception):
-    """An error the API answers in plain words: ``status`` + ``message`` (+ extra JSON fields)."""
-
-    def __init__(self, status: int, message: str, **extra):
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
-
-
-def _error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
 
 
 class ModelCache:
@@ -193,173 +189,7 @@ def find(root: Path, name: str, version: str | int = "latest") -> tuple[str, str
     return task, model, v
 
 
-# --- the request body --------------------------------------------------------------------------
-
-
-def _declared_length(request: Request, limit: int, what: str) -> str | None:
-    """The Content-Length header as sent (None if absent); 413 when it declares more than ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise ApiError(413, f"{what} of {int(declared):,} bytes is over the limit of {limit:,} bytes")
-        except ValueError:
-            raise ApiError(400, f"bad Content-Length header {declared!r}") from None
-    return declared
-
-
-async def read_form(request: Request, limit: int) -> tuple[dict[str, str], bytes | None, str | None]:
-    """Parse a multipart (or urlencoded) body from the stream, in memory; 413 past ``limit`` bytes."""
-    from python_multipart import FormParser
-    from python_multipart.exceptions import FormParserError
-    from python_multipart.multipart import parse_options_header
-
-    declared = _declared_length(request, limit, "upload")
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
-    ctype = ctype.decode("latin-1")
-    if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        raise ApiError(415 if ctype else 422, "send the image as multipart/form-data with a 'file' field "
-                                              f"(got Content-Type {ctype or 'none'!r})")
-    fields: dict[str, str] = {}
-    files: list = []
-
-    def on_field(f):
-        if f.field_name is not None:
-            fields[f.field_name.decode("utf-8", "replace")] = (f.value or b"").decode("utf-8", "replace")
-
-    def on_file(f):
-        files.append(f)
-
-    try:
-        parser = FormParser(ctype, on_field, on_file, boundary=params.get(b"boundary"),
-                            config={"MAX_MEMORY_FILE_SIZE": limit + 1, "MAX_BODY_SIZE": limit + 1})
-    except (FormParserError, ValueError) as exc:
-        raise ApiError(400, f"the form could not be parsed: {exc}") from None
-    received = 0
-    try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise ApiError(413, f"upload is over the limit of {limit:,} bytes (stopped reading at "
-                                    f"{received:,})")
-            if chunk:
-                parser.write(chunk)
-        parser.finalize()
-    except ApiError:
-        raise
-    except ClientDisconnect:
-        raise ApiError(400, f"the body ended early: the client closed the connection after {received:,} of "
-                            f"{declared or 'an unknown number of'} bytes (a truncated upload)") from None
-    except Exception as exc:  # noqa: BLE001  a malformed body is the client's error, never a 500
-        raise ApiError(400, f"the form could not be parsed: {exc}") from None
-    if ctype == "multipart/form-data" and not _multipart_complete(parser):
-        raise ApiError(400, f"the multipart body is truncated: it ended after {received:,} bytes without its "
-                            f"closing boundary, so the upload is incomplete")
-    data, filename = None, None
-    for f in files:
-        if (f.field_name or b"") == b"file":
-            if not f.in_memory:  # cannot happen with the limits above; never keep a spilled upload
-                raise ApiError(413, "upload too large to keep in memory")
-            f.file_object.seek(0)
-            data = f.file_object.read()
-            filename = (f.file_name or b"").decode("utf-8", "replace")
-        f.close()
-    return fields, data, filename
-
-
-def _multipart_complete(parser) -> bool:
-    from python_multipart.multipart import MultipartState
-
-    inner = getattr(parser, "parser", None)
-    return inner is None or getattr(inner, "state", MultipartState.END) == MultipartState.END
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, read from the stream; 413 past ``limit`` bytes, 400 when it ends early."""
-    declared = _declared_length(request, limit, "body")
-    chunks, received = [], 0
-    try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise ApiError(413, f"body is over the limit of {limit:,} bytes (stopped reading at {received:,})")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise ApiError(400, f"the body ended early: the client closed the connection after {received:,} of "
-                            f"{declared or 'an unknown number of'} bytes") from None
-    return b"".join(chunks)
-
-
-def parse_top_k(raw, n_classes: int, name: str, default: int = 5) -> int:
-    """``top_k`` as sent (a form string, a JSON int, or None = ``min(default, n_classes)``): 1 to the number of
-    classes of model ``name``, else 422 naming that number."""
-    if raw is None or raw == "":
-        return min(default, n_classes)
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise ApiError(422, f"top_k must be an integer, got {raw!r}")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, f"top_k must be an integer, got {raw!r}") from None
-    if not 1 <= value <= n_classes:
-        raise ApiError(422, f"top_k must be between 1 and {n_classes} (the number of classes of {name}), "
-                            f"got {value}")
-    return value
-
-
 # --- serving: decode lanes, inference, warm-up, readiness --------------------------------------
-
-
-def _lowest_priority() -> None:
-    """Run this thread at nice 19 (Linux schedules threads separately): costly decodes yield the CPU."""
-    with contextlib.suppress(AttributeError, OSError, PermissionError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
-def _infer(loaded: store.Loaded, x: torch.Tensor) -> torch.Tensor:
-    """(B, 3, S, S) float -> (B, C) class probabilities, in inference mode."""
-    with torch.inference_mode():
-        return torch.softmax(loaded.model(x).float(), dim=1)
-
-
-def _preprocess(loaded: store.Loaded, image: np.ndarray) -> torch.Tensor:
-    from dl_assign.models.backbones import preprocess
-
-    with torch.inference_mode():
-        return preprocess(image, loaded.preprocessing)  # (1, 3, S, S), the stored eval transform
-
-
-FACE_TARGET = 512  # a face model's upload is decoded to a short side of at least 1024 px (see Serving.decode)
-
-
-def is_face_model(loaded: store.Loaded) -> bool:
-    """Models of the ``faces.*`` tasks classify a face, so the serving path finds and aligns one first."""
-    return str(loaded.meta.get("task", "")).startswith("faces")
-
-
-def face_crop(image: np.ndarray, loaded: store.Loaded) -> tuple[np.ndarray, dict]:
-    """The largest face of ``image``, aligned into a UTKFace-like chip (dl_assign.face, the same front end as
-    ``dl-assign predict``), and what was found; :class:`ApiError` 422 when there is no face."""
-    from dl_assign import face
-
-    h, w = image.shape[:2]
-    try:
-        crop, found = face.largest_face_crop(image, face.UTK_CHIP)
-    except face.NoFaceError:
-        raise ApiError(422, f"no face found in the image ({w} x {h} px as decoded): {loaded.meta.get('task')}/"
-                            f"{loaded.meta.get('name')} classifies faces and does not guess from the background; "
-                            f"upload a photo in which a face is visible", face=None) from None
-    except face.DetectorUnavailable as exc:
-        raise ApiError(503, f"the face detector is not installed here ({exc}); pip install -e '.[faces]'") from None
-    view = {"box": list(found.box), "score": float(found.score), "detector": found.detector,
-            "landmarks": [list(map(float, p)) for p in found.landmarks], "image_size": [w, h],
-            "frame": "pixels of the image as decoded (EXIF-rotated, reduced to image_size)"}
-    return crop, view
-
-
-def input_size(loaded_or_meta) -> int:
-    prep = loaded_or_meta.preprocessing if hasattr(loaded_or_meta, "preprocessing") else loaded_or_meta["preprocessing"]
-    return int(prep["size"])
 
 
 class Serving:
@@ -609,11 +439,3 @@ def create_app(store_root: str | Path | None = None, *, max_upload_bytes: int = 
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
-
-
-def b64decode(text: str) -> bytes:
-    """Standard or URL-safe base64 (padding optional) -> bytes; ValueError otherwise."""
-    if not isinstance(text, str):
-        raise ValueError("not a string")
-    t = text.strip().replace("-", "+").replace("_", "/")
-    return base64.b64decode(t + "=" * (-len(t) % 4), validate=True)

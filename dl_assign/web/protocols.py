@@ -37,17 +37,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from dl_assign import __version__, store
-from dl_assign.web.app import (
-    MAX_BATCH,
-    ApiError,
-    Serving,
-    _meta,
-    b64decode,
-    input_size,
-    parse_top_k,
-    read_body,
-    read_form,
-)
+from dl_assign.web.app import MAX_BATCH, Serving, _meta
+from dl_assign.web.bodies import ApiError, b64decode, parse_top_k, read_body, read_form
+from dl_assign.web.inference import input_size
 
 V2_EXTENSIONS = ["binary_tensor_data", "classification"]
 PLATFORM = "pytorch_eager"  # a state dict rebuilt by the store's builder and run in eager mode
