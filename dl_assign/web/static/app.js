@@ -195,6 +195,28 @@ function card(model, version) {
   return el;
 }
 
+// a faces.* model answered through the face front end: say which face it classified, and show it
+function faceNote(el, face) {
+  const p = document.createElement("p");
+  p.className = "face";
+  const [x0, y0, x1, y1] = face.box;
+  const [w, h] = face.image_size;
+  const img = $("preview");
+  if (img.naturalWidth) {
+    const c = document.createElement("canvas");
+    c.width = 64;
+    c.height = 64;
+    c.className = "face-crop";
+    const kx = img.naturalWidth / w, ky = img.naturalHeight / h;
+    c.getContext("2d").drawImage(img, x0 * kx, y0 * ky, (x1 - x0) * kx, (y1 - y0) * ky, 0, 0, 64, 64);
+    p.appendChild(c);
+  }
+  const t = document.createElement("span");
+  t.textContent = `face found (${face.detector}): box ${x0},${y0} to ${x1},${y1} of the ${w} × ${h} px image`;
+  p.appendChild(t);
+  el.insertBefore(p, el.querySelector(".chart"));
+}
+
 async function predictOne(model, version, topK) {
   const el = card(model, version);
   const form = new FormData();
@@ -213,6 +235,7 @@ async function predictOne(model, version, topK) {
     el.querySelector(".meta").textContent =
       `${(100 * top.probability).toFixed(1)}% · server ${out.latency_ms.toFixed(1)} ms · round trip ${(performance.now() - t0).toFixed(0)} ms`;
     el.predictions = out.predictions;
+    if (out.face) faceNote(el, out.face);
     drawChart(el);
     el.className = "card done";
   } catch (e) {
