@@ -34,7 +34,7 @@ from dl_assign.models.backbones import Backbone, preprocess
 
 LEAKAGE_FLAG = ("pests14 images come from Tiny-ImageNet/ImageNet: an ImageNet-pretrained backbone may have seen "
                 "these images or their classes")
-CACHE_FORMAT = 2  # bump when the views or the feature computation change: old disk caches are then ignored
+CACHE_FORMAT = 3  # bump when the views or the feature computation change: old disk caches are then ignored
 
 
 def task_name(root: Path) -> str:
@@ -166,6 +166,7 @@ class Features:
     seconds: float  # to compute them (recorded when built; a cache hit reports the original cost)
     source: str  # computed | memory | disk
     key: str
+    test_flip: torch.Tensor | None = None  # the mirrored test images (test-time flips), when asked for
 
 
 _MEMORY: OrderedDict[str, Features] = OrderedDict()
@@ -176,26 +177,40 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DL_ASSIGN_CACHE", "build/cache")) / "pests"
 
 
-def _key(bb: Backbone, n_frozen: int, prep: dict, views: int, splits: dict, identity: str, bf16: bool) -> str:
-    sizes = {k: len(s.labels) for k, s in splits.items()}
+def content_hash(split: Split) -> str:
+    """sha256 of a split's image bytes (with their shapes) and labels: any changed pixel changes it."""
+    h = hashlib.sha256()
+    for x in ([split.images] if isinstance(split.images, torch.Tensor) else split.images):
+        x = x.contiguous()
+        h.update(repr(tuple(x.shape)).encode())
+        h.update(x.numpy().tobytes())  # pests14 at standard: 77 MB, about 0.1 s
+    h.update(split.labels.numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def _key(bb: Backbone, n_frozen: int, prep: dict, views: int, splits: dict, identity: str, bf16: bool,
+         test_flip: bool = False) -> str:
     desc = {"format": CACHE_FORMAT, "backbone": bb.name, "weights": (bb.weights or {}).get("sha256", "random"),
             "n_frozen": n_frozen, "prep": {k: prep[k] for k in ("size", "resize", "interpolation", "mean", "std")},
-            "views": views, "sizes": sizes, "dataset": identity, "bf16": bf16,
-            "labels": hashlib.sha256(b"".join(s.labels.numpy().tobytes() for s in splits.values())).hexdigest()[:16]}
+            "views": views, "dataset": identity, "bf16": bf16, **({"test_flip": True} if test_flip else {}),
+            "content": {k: content_hash(s) for k, s in sorted(splits.items())}}
     digest = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:20]
     return f"{bb.name}-{prep['size']}px-f{n_frozen}-v{views}-{'bf16' if bf16 else 'fp32'}-{digest}"
 
 
 def feature_cache(bb: Backbone, n_frozen: int, prep: dict, splits: dict, *, views: int, identity: str,
-                  disk: bool = False, bf16: bool = False) -> Features:
+                  disk: bool = False, bf16: bool = False, test_flip: bool = False) -> Features:
     """The frozen part's outputs for every split (train with ``views`` fixed views), computed once.
 
     Kept in memory for the process (every seed of a run shares it: the frozen trunk and the views
     do not depend on the seed) and, with ``disk``, under ``$DL_ASSIGN_CACHE`` (default
-    ``build/cache``), keyed by backbone, weights sha256, size, frozen depth, views, precision and dataset.
+    ``build/cache``), keyed by backbone, weights sha256, size, frozen depth, views, precision and the
+    content hash of every split's images and labels (``content_hash``), so a changed image or
+    resolution is a miss, never a stale hit.
     A random-init trunk (``pretrained=False``) is never cached: its weights depend on the seed.
+    ``test_flip`` also caches the mirrored test images (``Features.test_flip``, for test-time flips).
     """
-    key = _key(bb, n_frozen, prep, views, splits, identity, bf16)
+    key = _key(bb, n_frozen, prep, views, splits, identity, bf16, test_flip)
     cacheable = bb.pretrained
     if cacheable and key in _MEMORY:
         _MEMORY.move_to_end(key)
@@ -205,7 +220,8 @@ def feature_cache(bb: Backbone, n_frozen: int, prep: dict, splits: dict, *, view
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             feats = Features(**{k: state[k] for k in ("train", "train_y", "val", "val_y", "test", "test_y")},
-                             seconds=float(state["seconds"]), source="disk", key=key)
+                             seconds=float(state["seconds"]), source="disk", key=key,
+                             test_flip=state.get("test_flip"))
             return _remember(feats) if cacheable else feats
         except Exception:  # damaged or from another torch: recompute
             pass
@@ -215,13 +231,14 @@ def feature_cache(bb: Backbone, n_frozen: int, prep: dict, splits: dict, *, view
     train = torch.stack([run(view(splits["train"].images, v)) for v in range(views)], dim=1)  # (N, K, ...)
     val = run(splits["val"].images)
     test = run(splits["test"].images)
+    flipped = run(view(splits["test"].images, 1)) if test_flip else None
     feats = Features(train, splits["train"].labels, val, splits["val"].labels, test, splits["test"].labels,
-                     time.perf_counter() - t0, "computed", key)
+                     time.perf_counter() - t0, "computed", key, flipped)
     if cacheable and disk:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         torch.save({k: getattr(feats, k) for k in ("train", "train_y", "val", "val_y", "test", "test_y")}
-                   | {"seconds": feats.seconds}, tmp)
+                   | {"seconds": feats.seconds} | ({"test_flip": flipped} if test_flip else {}), tmp)
         os.replace(tmp, path)
     return _remember(feats) if cacheable else feats
 
