@@ -165,6 +165,8 @@ def _report(cfg: CurveConfig, outputs: list[SeedResult], ctx: RunContext) -> str
              f"k >= 1: {cfg.epochs} epochs; k = 0 (head on pooled features): {cfg.head_only_epochs} epochs; "
              f"{cfg.optimizer} lr {cfg.lr}, weight decay {cfg.weight_decay}, label smoothing {cfg.label_smoothing}. "
              "'+ flips' averages the softmax of each test image and its mirror.",
+             f"Best cell on validation: `{a['best_cell']}` (test {m['best/test_accuracy']:.3f}, with flips "
+             f"{m['best/test_accuracy_flip_tta']:.3f}).",
              "Frozen-trunk caches (one pass over train views, val, test and mirrored test): " + caches + ".",
              "\n".join(rows)]
     return "\n\n".join(line for line in lines if line)
@@ -182,5 +184,8 @@ def pests_transfer_curve(cfg: CurveConfig, seed: int, ctx: RunContext) -> SeedRe
     for p in cfg.points:
         m, points[p] = run_point(cfg, p, splits, seed, ctx)
         metrics |= m
-    return SeedResult(metrics, {"points": points, "n_train": len(splits["train"].labels),
-                                "n_test": len(splits["test"].labels)})
+    cells = [f"{p}/k{k}" for p in cfg.points for k in cfg.blocks]
+    best = max(cells, key=lambda c: metrics[f"{c}/val_accuracy"])  # chosen on validation, not test
+    head = {f"best/{k}": metrics[f"{best}/{k}"] for k in ("test_accuracy_flip_tta", "test_accuracy", "val_accuracy")}
+    return SeedResult(head | metrics, {"points": points, "best_cell": best, "n_train": len(splits["train"].labels),
+                                       "n_test": len(splits["test"].labels)})
