@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
+import numpy as np
 import torch
 
 from dl_assign.config import Range
@@ -29,6 +30,7 @@ class FashionMLPConfig(TrainConfig):
     split_seed: Annotated[int, Range(ge=0)] = 0  # the split is fixed across training seeds: std measures training noise
     train_limit: Annotated[int, Range(ge=0)] = 0  # 0 = the whole training split
     eval_limit: Annotated[int, Range(ge=0)] = 0
+    gallery: Annotated[int, Range(ge=0)] = 8  # correct and wrong test images shown (each), seed 0's model (HW5 2.3.7)
 
     BUDGETS: ClassVar[dict] = {
         "smoke": {"epochs": 2, "seeds": (0,), "train_limit": 4000, "eval_limit": 1000, "hidden": (128,)},
@@ -46,10 +48,49 @@ def _loaders(cfg: FashionMLPConfig, seed: int, ctx: RunContext):
     return train, val, test
 
 
-@experiment("fashion.mlp", FashionMLPConfig, datasets=("fashion-mnist",),
-            report=classifier_report(fashion.CLASSES))
+def gallery_picks(proba: np.ndarray, y: np.ndarray, n: int, seed: int) -> list[dict]:
+    """``n`` correctly and ``n`` wrongly predicted test images (random, seeded): index, true, pred, p."""
+    pred = proba.argmax(1)
+    rng = np.random.default_rng(seed)
+    pick = lambda idx: sorted(rng.choice(idx, min(n, len(idx)), replace=False).tolist())  # noqa: E731
+    return [{"index": int(i), "true": int(y[i]), "pred": int(pred[i]), "p": float(proba[i, pred[i]])}
+            for i in pick(np.flatnonzero(pred == y)) + pick(np.flatnonzero(pred != y))]
+
+
+def _mlp_report(cfg: FashionMLPConfig, outputs, ctx: RunContext) -> str:
+    from dl_assign.viz import cnn as vcnn
+
+    text = classifier_report(fashion.CLASSES)(cfg, outputs, ctx)
+    g = outputs[0].artifacts.get("gallery") or []
+    if not g:
+        return text
+    x = fashion.load_splits("seeds", cfg.split_seed, cfg.train_limit, cfg.eval_limit).x_test
+    imgs = np.asarray(x[[e["index"] for e in g]], dtype=np.float32).reshape(-1, 28, 28)
+    imgs = imgs / 255.0 if imgs.max() > 1.5 else imgs
+    ctx.save_figure(vcnn.prediction_gallery(imgs, [e["true"] for e in g], [e["pred"] for e in g],
+                                           [e["p"] for e in g], fashion.CLASSES,
+                                           title=f"MLP test predictions (seed {cfg.seeds[0]}): correct, then wrong"),
+                    "gallery")
+    wrong = [e for e in g if e["true"] != e["pred"]]
+    mean_p = lambda es: sum(e["p"] for e in es) / max(1, len(es))  # noqa: E731
+    right = [e for e in g if e["true"] == e["pred"]]
+    return (text + f" Gallery (seed {cfg.seeds[0]}): {len(right)} correct images with mean confidence "
+            f"{mean_p(right):.2f}, {len(wrong)} wrong ones with mean confidence {mean_p(wrong):.2f}; the wrong ones: "
+            + ", ".join(f"{fashion.CLASSES[e['true']]} -> {fashion.CLASSES[e['pred']]}" for e in wrong) + ".")
+
+
+@experiment("fashion.mlp", FashionMLPConfig, datasets=("fashion-mnist",), report=_mlp_report)
 def fashion_mlp(cfg: FashionMLPConfig, seed: int, ctx: RunContext):
     """PyTorch MLP on Fashion-MNIST (seeds' 80/10/10 split): test accuracy over seeds."""
     train, val, test = _loaders(cfg, seed, ctx)
     model = MLP(784, cfg.hidden, 10, act=cfg.activation, dropout=cfg.dropout)
-    return train_and_test(model, train, val, test, cfg, seed, ctx, desc="fashion.mlp")
+    out = train_and_test(model, train, val, test, cfg, seed, ctx, desc="fashion.mlp")
+    if cfg.gallery > 0 and seed == cfg.seeds[0]:
+        model.eval()
+        dev = next(model.parameters()).device
+        with torch.no_grad():
+            proba = torch.cat([torch.softmax(model(xb.float().to(dev)), 1).cpu() for xb, _ in test]).numpy()
+        y = np.concatenate([yb.numpy() for _, yb in test])
+        g = gallery_picks(proba, y, cfg.gallery, seed)
+        out.artifacts["gallery"] = g
+    return out
