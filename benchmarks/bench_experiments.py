@@ -7,8 +7,8 @@ from dl_assign import registry
 OWN_BENCHMARK = {"fashion.precision"}  # run by bench_fashion_cnn.bench_precision
 # experiments that read other experiments' results from the results folder run after everything else
 # (pests.transfer_compare sorts before the pests.transfer_* runs it reads, faces.gender_compare before
-# faces.gender_improved)
-READS_RESULTS = ("pests.transfer_compare", "faces.gender_compare")
+# faces.gender_improved; faces.gender_embedding pairs itself with the CNNs' results, faces.scenes reads its read-out)
+READS_RESULTS = ("pests.transfer_compare", "faces.gender_compare", "faces.gender_embedding", "faces.scenes")
 ORDER = [n for n in registry.names() if n not in OWN_BENCHMARK and n not in READS_RESULTS] + list(READS_RESULTS)
 
 

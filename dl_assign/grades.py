@@ -399,6 +399,30 @@ RUBRIC: tuple[Row, ...] = (
         "faces.gender_compare", "fairface_images", {"smoke": 96, "standard": 540, "full": 540}, 1,
         expectation_source=seed("003 §2.1", "its test set has 27,167 images, FairFace-540 has "
         "540: no number to hold ours to")),
+    # issue 29: dlib's face embedding (a pretrained face network) + logistic read-out on every UTKFace face.
+    # Measured at standard (AMD EPYC AVX-512, descriptors cached): test accuracy 0.922, AUC 0.978, FairFace
+    # adults 0.875; smoke (96 faces): accuracy 0.958, AUC 0.960, FairFace adults 0.952 (tiny samples). Issue
+    # 29's goals (0.94 / 0.98 / 0.90) are the project's, not a seed's or a paper's: the experiment's report
+    # states each as met or not; they are not graded (an accuracy expectation must come from a publication).
+    Row("seed 003 §2: transfer from a pretrained face network (dlib embedding + logistic read-out): test accuracy",
+        "faces.gender_embedding", "test_accuracy", {"smoke": 0.55, "standard": 0.91}, 2, expectation_source=seed(
+        "003 §2", "no number (issue 29's goal 0.94 is the project's: reported in the experiment, not graded)")),
+    Row("seed 003 §2: transfer from a pretrained face network: UTKFace test AUC",
+        "faces.gender_embedding", "test_auc", {"smoke": 0.55, "standard": 0.97}, 2, expectation_source=seed(
+        "003 §2", "no number (issue 29's goal 0.98 is the project's: reported in the experiment, not graded)")),
+    Row("seed 003 §2.1: the face-embedding model on the other dataset: FairFace adults (20 and over) accuracy",
+        "faces.gender_embedding", "fairface_adult_accuracy", {"smoke": 0.5, "standard": 0.85}, 2,
+        expectation_source=seed(
+        "003 §2.1", "no number (issue 29's goal 0.90 is the project's: reported in the experiment, not graded)")),
+    # issue 29's scenes: 300 UTKFace test faces in Tiny-ImageNet backgrounds; measured at standard: the embedding
+    # read-out 0.923 on the crops, 0.920 through the front end (gap 0.003), 0.537 without it; smoke (8 scenes) 0.625.
+    Row("seed 000 3b / seed 003 §2: gender in scenes through the face front end (embedding read-out accuracy)",
+        "faces.scenes", "embedding/front_end_accuracy", {"smoke": 0.25, "standard": 0.88}, 2,
+        expectation_source=seed("000 3b / 003 §2", "no number (issue 29 asks for the gap below, not a level)")),
+    Row("seed 000 3b / seed 003 §2: scenes through the front end within 2 points of the crops (embedding, accuracy gap)",
+        "faces.scenes", "embedding/front_end_gap", {"smoke": 1.0, "standard": 0.03}, 2, higher_is_better=False,
+        expectation_source=seed("000 3b / 003 §2", "no number (issue 29's goal, 2 points, is the project's: "
+                                "reported in the experiment, not graded)")),
     # from-scratch NumPy MLP (seed questions: forward 8, backward 12, loss 1, study 15)
     Row("seed 001 2c: NumPy MLP forward pass: agrees with a torch float64 twin (max |diff|)",
         "numpy_nn.gradcheck", "torch_forward_max_abs_diff", {"smoke": 1e-10, "standard": 1e-10, "full": 1e-10}, 8,
