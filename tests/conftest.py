@@ -25,3 +25,24 @@ def need_weights():
             pytest.skip(message)
 
     return need
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright; skip with the reason when it is missing (under ``CI=true``: fail)."""
+    from dl_assign.web import shots
+
+    why = shots.browser_missing()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(why + "; under CI this is a failure, never a skip")
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=shots.chromium_path(), headless=True,
+                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield b
+        finally:
+            b.close()

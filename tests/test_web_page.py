@@ -7,7 +7,6 @@ skip with the reason, and under ``CI=true`` they fail instead. The store is buil
 CNNs (no dataset), one with 30 long class names.
 """
 
-import os
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -58,22 +57,6 @@ def url(page_store):
         yield u
 
 
-@pytest.fixture(scope="module")
-def browser():
-    why = shots.browser_missing()
-    if why:
-        if os.environ.get("CI") == "true":
-            pytest.fail(why + "; under CI this is a failure, never a skip")
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=shots.chromium_path(), headless=True,
-                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ The model is a random-weight CNN of task ``faces.gender``: the task, not the wei
 """
 
 import io
-import os
 import re
 
 import numpy as np
@@ -19,28 +18,11 @@ from PIL import Image
 pytest.importorskip("fastapi", reason="the web extra is not installed (pip install -e '.[web]')")
 
 from dl_assign import face, store  # noqa: E402
-from dl_assign.web import shots  # noqa: E402
 
 PREP = {"size": 32, "resize": 36, "interpolation": "bilinear", "crop": "center", "mean": [0.485, 0.456, 0.406],
         "std": [0.229, 0.224, 0.225]}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    why = shots.browser_missing()
-    if why:
-        if os.environ.get("CI") == "true":
-            pytest.fail(why + "; under CI this is a failure, never a skip")
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=shots.chromium_path(), headless=True,
-                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
