@@ -419,7 +419,7 @@ RUBRIC: tuple[Row, ...] = (
     Row("seed 000 3b / seed 003 §2: gender in scenes through the face front end (embedding read-out accuracy)",
         "faces.scenes", "embedding/front_end_accuracy", {"smoke": 0.25, "standard": 0.88}, 2,
         expectation_source=seed("000 3b / 003 §2", "no number (issue 29 asks for the gap below, not a level)")),
-    Row("seed 000 3b / seed 003 §2: scenes through the front end within 2 points of the crops (embedding, accuracy gap)",
+    Row("seed 000 3b / seed 003 §2: scenes through the front end within 2 points of the crops (embedding gap)",
         "faces.scenes", "embedding/front_end_gap", {"smoke": 1.0, "standard": 0.03}, 2, higher_is_better=False,
         expectation_source=seed("000 3b / 003 §2", "no number (issue 29's goal, 2 points, is the project's: "
                                 "reported in the experiment, not graded)")),

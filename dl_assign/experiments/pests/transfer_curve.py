@@ -35,7 +35,8 @@ class CurveConfig(TrainConfig):
     """The curve's points (``backbone@pixels``), trainable blocks, the training subset and the tail's schedule."""
 
     points: tuple[str, ...] = ("efficientnet_lite0@160", "efficientnet_lite0@224", "efficientnet_lite2@260")
-    blocks: tuple[int, ...] = (0, 1, 2)  # trainable blocks per cell; the cache is cut before the last max(blocks)
+    # trainable blocks per cell; the cache is cut before the last max(blocks)
+    blocks: Annotated[tuple[int, ...], Range(ge=0, min_len=1)] = (0, 1, 2)
     train_per_class: Annotated[int, Range(ge=0)] = 60  # 0 = every training image
     val_per_class: Annotated[int, Range(ge=0)] = 10
     train_views: Annotated[int, Range(ge=1)] = 2  # cached views per training image: itself and its mirror
