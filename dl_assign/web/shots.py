@@ -1,9 +1,16 @@
 """Drive the real page in headless Chromium: check it against the API, save the screenshots.
 
 ``python -m dl_assign.web.shots --store .models --out results/`` writes ``web.page.png`` (a
-prediction with two models compared side by side), ``web.samples.png`` (a grid of sample
-predictions on test images, each tile cut from the real page) and ``web.page.json`` / ``.md``
-(through the one results writer): what was checked, so that the rubric can read it.
+prediction with two models compared side by side: two different models where the store has two
+besides the faces ones, else two versions of one), ``web.samples.png`` (a grid of sample
+predictions on test images, each tile cut from the real page), ``web.face.png`` when the store
+holds a ``faces.*`` model (a portrait predicted with it: the card's face box note and thumbnail)
+and ``web.page.json`` / ``.md`` (through the one results writer): what was checked, which store
+and which model versions were shown, so that the rubric can read it.
+
+The record's config holds ``page_assets_sha256``, a hash of the page's static files
+(``page_assets_sha256()``): a test compares the committed record's hash with the page as it is
+now, so a screenshot of an older page fails the tests until it is taken again.
 
 Checks, for every stored model version in turn: the class the page shows equals what
 ``/api/predict`` returns for the same image, model and version; each bar's height is its
@@ -16,6 +23,7 @@ install`` is never needed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -25,6 +33,20 @@ from pathlib import Path
 
 PLOT_HEIGHT = 150  # px: app.js maps probability 0..1 to 0..150 px of bar height
 CHROMIUM = "/usr/bin/chromium"
+STATIC = Path(__file__).resolve().parent / "static"  # the page: index.html, app.js, app.css, favicon.svg
+REGENERATE = "python -m dl_assign.web.shots --store <store of standard models> --out results"
+
+
+def page_assets_sha256(static_dir: Path = STATIC) -> str:
+    """SHA-256 over every file under the page's static folder: relative names (sorted) and bytes."""
+    h = hashlib.sha256()
+    files = sorted((p.relative_to(static_dir).as_posix(), p) for p in static_dir.rglob("*") if p.is_file())
+    for rel, path in files:
+        data = path.read_bytes()
+        for part in (rel.encode(), data):  # length-prefixed: no two file sets hash the same bytes
+            h.update(len(part).to_bytes(8, "big"))
+            h.update(part)
+    return h.hexdigest()
 
 
 def chromium_path() -> str:
@@ -68,6 +90,14 @@ def _select(page, values: list[str]) -> None:
     page.select_option("#models", values)
 
 
+def _upload(page, path: Path) -> None:
+    """Choose ``path`` in the file input and wait until the preview shows it (a new object URL, decoded)."""
+    old = page.eval_on_selector("#preview", "e => e.src")
+    page.set_input_files("#file", str(path))
+    page.wait_for_function("old => { const e = document.getElementById('preview');"
+                           " return !e.hidden && e.src !== old && e.complete && e.naturalWidth > 0; }", arg=old)
+
+
 def _predict(page, n_cards: int, timeout_ms: float = 60_000) -> None:
     page.click("#predict")
     page.wait_for_function(
@@ -87,9 +117,20 @@ def _face_photo() -> Path:
     return path
 
 
+def _pair(options: list[str]) -> list[str]:
+    """What the page screenshot compares: two different models (the latest version of each), else two
+    versions of one model. ``faces.*`` models are left out while others exist: the test image is not a face."""
+    pool = [o for o in options[::-1] if not o.startswith("faces")] or options[::-1]  # latest versions first
+    names: list[str] = []
+    for opt in pool:
+        if opt.split("@")[0] not in [n.split("@")[0] for n in names]:
+            names.append(opt)
+    return names[:2] if len(names) >= 2 else pool[:2]
+
+
 def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, str]] | None = None,
                *, compare: list[str] | None = None) -> dict:
-    """Drive the page at ``url``; returns the measurements and writes the two screenshots into ``out_dir``."""
+    """Drive the page at ``url``; returns the measurements and writes the screenshots into ``out_dir``."""
     import httpx
     from PIL import Image, ImageDraw
     from playwright.sync_api import sync_playwright
@@ -110,8 +151,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             page.wait_for_function("document.querySelectorAll('#models option').length > 0", timeout=30_000)
             shown = page.eval_on_selector_all("#models option", "els => els.map(e => e.value)")
             labels = page.eval_on_selector_all("#models option", "els => els.map(e => e.textContent)")
-            page.set_input_files("#file", str(image))
-            page.wait_for_selector("#preview:not([hidden])")
+            _upload(page, image)
             face_photo = _face_photo()
             uploaded = image
             for opt in options:  # every stored model version in turn
@@ -119,8 +159,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
                 # a faces.* model classifies the face the front end finds: it gets a portrait, not a pest
                 want_upload = face_photo if model.startswith("faces") else image
                 if want_upload != uploaded:
-                    page.set_input_files("#file", str(want_upload))
-                    page.wait_for_selector("#preview:not([hidden])")
+                    _upload(page, want_upload)
                     uploaded = want_upload
                 _select(page, [opt])
                 _predict(page, 1)
@@ -143,19 +182,32 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
                                "bar_prob_error_vs_api": api_p_err,
                                "descending": all(a["h"] >= b["h"] for a, b in zip(bars, bars[1:]))})
             if uploaded != image:
-                page.set_input_files("#file", str(image))
-                page.wait_for_selector("#preview:not([hidden])")
-            # two different models side by side: the page screenshot
-            names = []
-            not_faces = [o for o in options[::-1] if not o.startswith("faces")]  # the test image is not a face
-            for opt in not_faces or options[::-1]:  # latest versions first
-                if opt.split("@")[0] not in [n.split("@")[0] for n in names]:
-                    names.append(opt)
-            pair = compare or names[:2]
+                _upload(page, image)
+            # two models side by side: the page screenshot
+            pair = compare or _pair(options)
             _select(page, pair)
             _predict(page, len(pair))
             compared = page.locator("#results .card.done").count()
             page.screenshot(path=str(out_dir / "web.page.png"), full_page=True)
+            # a faces model on the portrait: the card says which face it classified and shows it
+            face_shot = None
+            faces = [o for o in options[::-1] if o.startswith("faces")]  # latest versions first
+            if faces:
+                _upload(page, face_photo)
+                _select(page, faces[:1])
+                _predict(page, 1)
+                card = page.locator("#results .card").first
+                note = card.locator(".face")
+                crop = card.locator(".face canvas.face-crop")
+                face_shot = {"option": faces[0], "image": face_photo.name,
+                             "page_class": card.locator(".pred").inner_text().strip(),
+                             "done": card.evaluate("e => e.classList.contains('done')"),
+                             "note": note.first.inner_text().strip() if note.count() else "",
+                             "thumbnail_px": (crop.first.bounding_box() or {}).get("width", 0) if crop.count()
+                             else 0}
+                face_shot["shown"] = bool(face_shot["done"] and "face found" in face_shot["note"]
+                                          and face_shot["thumbnail_px"] == 64)
+                page.screenshot(path=str(out_dir / "web.face.png"), full_page=True)
             # an API error, shown in words
             with tempfile.TemporaryDirectory() as tmp:
                 bad = Path(tmp) / "not-an-image.txt"
@@ -168,7 +220,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             # sample predictions on test images, each tile cut from the real page
             tiles = []
             for path, true_class in samples or []:
-                page.set_input_files("#file", str(path))
+                _upload(page, path)
                 _select(page, pair[:1])
                 _predict(page, 1)
                 drop = Image.open(io.BytesIO(page.locator("#drop").screenshot()))
@@ -192,8 +244,10 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             grid.paste(t, (8 + (i % cols) * (w + 8), 8 + (i // cols) * (h + 8)))
         grid.save(out_dir / "web.samples.png", optimize=True)
         samples_ok = len(tiles)
-    shots = [out_dir / "web.page.png"] + ([out_dir / "web.samples.png"] if tiles else [])
+    shots = ([out_dir / "web.page.png"] + ([out_dir / "web.samples.png"] if tiles else [])
+             + ([out_dir / "web.face.png"] if face_shot else []))
     screenshots_ok = all(p.is_file() and p.stat().st_size > 5_000 and min(Image.open(p).size) >= 300 for p in shots)
+    screenshots_ok = screenshots_ok and (face_shot is None or face_shot["shown"])  # the face shot shows the note
     versions = {}
     for m in listing:
         versions[m["name"]] = len(m["versions"])
@@ -209,9 +263,11 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             "bars_descending": float(all(c["descending"] for c in checks)),
             "compared_side_by_side": float(compared), "api_error_shown": float(error_shown),
             "samples": float(samples_ok),
+            "face_shown": float(face_shot["shown"]) if face_shot else None,
             "sample_accuracy": (sum(ok for _, ok in tiles) / len(tiles)) if tiles else None,
             "screenshots_ok": float(screenshots_ok)},
         "artifacts": {"checks": checks, "dropdown_labels": labels, "compared": pair, "error_text": error_text,
+                      "face_shot": face_shot,
                       "image": str(image), "samples": [[str(p), c] for p, c in samples or []]},
         "figures": [p.name for p in shots],
     }
@@ -230,12 +286,15 @@ def run(store_root: str | Path | None, out_dir: str | Path, *, budget: str = "st
     root = ip102.locate()
     samples = test_images(n_samples + 1, root)
     image, samples = samples[0][0], samples[1:]
+    assets = page_assets_sha256()
     with running(store_root) as url:
         out = check_page(url, image, out_dir, samples)
     record = results.make_record(
         experiment="web.page", budget=budget,
         config={"store": str(Path(store_root or os.environ.get("DL_ASSIGN_MODELS", ".models"))),
-                "chromium": chromium_path(), "n_samples": n_samples, "plot_height_px": PLOT_HEIGHT},
+                "chromium": chromium_path(), "n_samples": n_samples, "plot_height_px": PLOT_HEIGHT,
+                "page_assets_sha256": assets,
+                "versions": _versions([c["option"] for c in out["artifacts"]["checks"]], store_root)},
         seeds=[0], per_seed=[{k: v for k, v in out["metrics"].items() if v is not None}],
         seed_seconds=[time.perf_counter() - t0], artifacts=[out["artifacts"]],
         wall_seconds=time.perf_counter() - t0, dataset=ip102.info(root), figures=out["figures"],
@@ -246,11 +305,31 @@ def run(store_root: str | Path | None, out_dir: str | Path, *, budget: str = "st
     return record
 
 
+def _versions(opts: list[str], store_root: str | Path | None) -> list[dict]:
+    """Each shown ``task/model@version`` with what its meta.json says it is (budget, experiment, seed, weights)."""
+    from dl_assign import store
+
+    rows = []
+    for opt in opts:
+        name, version = opt.split("@")
+        task, model = name.split("/")
+        meta = json.loads((store.resolve(task, model, int(version), root=store_root) / "meta.json").read_text())
+        rows.append({"option": opt, **{k: meta.get(k) for k in ("budget", "experiment", "seed", "created",
+                                                                  "git_sha", "sha256")}})
+    return rows
+
+
 def _notes(out: dict) -> str:
-    m = out["metrics"]
+    m, a = out["metrics"], out["artifacts"]
     lines = [f"Dropdown: {m['dropdown_options']:.0f} versions of {m['dropdown_models']:.0f} models. Every version "
              f"selected in turn: the page's class equals the API's on {m['class_agreement']:.0%}; bar heights "
-             f"within {m['bar_height_max_error_px']:.3g} px of probability x {PLOT_HEIGHT} px.", ""]
+             f"within {m['bar_height_max_error_px']:.3g} px of probability x {PLOT_HEIGHT} px.", "",
+             f"web.page.png compares {' and '.join(a['compared'])}."]
+    if a["face_shot"]:
+        f = a["face_shot"]
+        lines.append(f"web.face.png: {f['option']} on skimage's astronaut portrait; the page shows "
+                     f"{f['page_class']!r} and the note {f['note']!r}.")
+    lines.append("")
     return "\n".join(lines)
 
 
