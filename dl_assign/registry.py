@@ -40,6 +40,8 @@ class RunContext:
     progress: bool = True
     dataset: dict[str, Any] = field(default_factory=dict)
     figures: list[str] = field(default_factory=list)
+    # numbers over all seeds together (a pooled test, say), set by the report; one value each, not per seed
+    summary: dict[str, float] = field(default_factory=dict)
 
     def use_dataset(self, info: dict[str, Any]) -> None:
         """Record which dataset (name, source, identity) the run used; called by experiments."""
@@ -147,6 +149,7 @@ class Experiment:
             notes=notes,
             description=self.description,
             env=env,
+            summary=ctx.summary,
         )
         if write:
             results.write_result(record, ctx.results_dir)

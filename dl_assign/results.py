@@ -163,14 +163,21 @@ def make_record(
     notes: str = "",
     description: str = "",
     env: dict | None = None,
+    summary: dict[str, float] | None = None,
 ) -> dict[str, Any]:
+    """The result record; ``summary`` holds numbers over all seeds together (one value each, std 0)."""
+    metrics = aggregate(per_seed)
+    clash = sorted(set(summary or {}) & set(metrics))
+    if clash:
+        raise ValueError(f"summary metrics {clash} are also per-seed metrics")
+    metrics |= {k: {"mean": float(v), "std": 0.0, "values": [float(v)]} for k, v in (summary or {}).items()}
     record = {
         "experiment": experiment,
         "description": description,
         "budget": budget,
         "config": config,
         "seeds": list(seeds),
-        "metrics": aggregate(per_seed),
+        "metrics": metrics,
         "wall_seconds": float(wall_seconds),
         "seed_seconds": [float(s) for s in seed_seconds],
         "dataset": dataset,
@@ -179,6 +186,8 @@ def make_record(
         "notes": notes,
         "artifacts": artifacts,
     }
+    if summary:
+        record["summary_metrics"] = sorted(summary)  # one value each, over all seeds: not per seed
     return _jsonable(record)
 
 

@@ -24,6 +24,7 @@ from dl_assign.data import fashion
 from dl_assign.data.preprocess import FASHION_MEAN, FASHION_STD
 from dl_assign.engine import EpochLoader, TensorLoader, fit, pick_device, predict
 from dl_assign.engine.device import bf16_probe, matmul_flops, precision_name, use_bf16
+from dl_assign.experiments import ablation
 from dl_assign.experiments.fashion.common import (
     TARGET_ACCURACY,
     CNN5Config,
@@ -245,3 +246,49 @@ def fashion_cnn(cfg: FashionCNNConfig, seed: int, ctx: RunContext) -> SeedResult
                for i in pick(right) + pick(wrong)]
     return SeedResult(metrics, {"history": history, "confusion": ev["confusion"], "gallery": gallery,
                                 "flops": flops, "widths": list(model.widths), "device": device.type})
+
+
+# ------------------------------------------------------------------ fashion.cnn_flip
+FOOTWEAR = ("Sandal", "Sneaker", "Ankle boot")
+
+
+@dataclass(frozen=True)
+class FlipAblationConfig(FashionCNNConfig):
+    """``fashion.cnn`` (flip augmentation + flip TTA) against the same network without any flip."""
+
+    # one seed at standard: two 24-epoch trainings (~2 x 220 s on 2 cores); the test is paired per image
+    seeds: Annotated[tuple[int, ...], Range(ge=0, min_len=1)] = (0,)
+    speed_images: Annotated[int, Range(ge=0)] = 0  # no speed levers: only accuracy is compared
+
+
+def _correct(model, cfg: FashionCNNConfig, data: FashionTensors, tta: bool) -> np.ndarray:
+    ev_cfg = dataclasses.replace(cfg, tta_flip=tta)
+    out, y = predict(for_eval(model, ev_cfg), eval_loader(data.x_test, data.y_test),
+                     amp_bf16=use_bf16(cfg.amp_bf16, pick_device()), channels_last=cfg.channels_last)
+    return (out.argmax(1) == y).numpy()
+
+
+@experiment("fashion.cnn_flip", FlipAblationConfig, datasets=("fashion-mnist",),
+            report=ablation.report("flips (training and test time)", "no flips",
+                                   "`fashion.eda` measured that a horizontal flip moves footwear images away from "
+                                   "the data (shoes always point the same way), so flips suit garments only; the "
+                                   "final `fashion.cnn` flips every class in training and averages each test "
+                                   "image with its mirror.", groups=("footwear", "garments")))
+def fashion_cnn_flip(cfg: FlipAblationConfig, seed: int, ctx: RunContext) -> SeedResult:
+    """Fashion CNN5 with flips (augmentation + TTA) against no flips, same seed and budget, paired on test."""
+    data = load_tensors(cfg, ctx)
+    final_cfg = dataclasses.replace(cfg, augment_flip=True, tta_flip=True)
+    alt_cfg = dataclasses.replace(cfg, augment_flip=False, tta_flip=False)
+    final, hist_f, _ = train_cnn(final_cfg, data, seed, ctx, desc="flips", with_val=False)
+    alt, hist_a, _ = train_cnn(alt_cfg, data, seed, ctx, desc="no flips", with_val=False, checkpoint_tag="noflip")
+    y = data.y_test.numpy()
+    shoe = [fashion.CLASSES.index(n) for n in FOOTWEAR]
+    groups = {"footwear": shoe, "garments": [c for c in range(len(fashion.CLASSES)) if c not in shoe]}
+    out = ablation.paired_seed(_correct(final, final_cfg, data, True), _correct(alt, alt_cfg, data, False), y,
+                               groups, seed=seed)
+    plain = _correct(final, final_cfg, data, False)  # the flip-trained model without TTA: which half helps
+    out.metrics |= {"final_no_tta/test_accuracy": float(plain.mean()),
+                    "final_no_tta/footwear_accuracy": float(plain[np.isin(y, shoe)].mean()),
+                    "final/train_seconds": hist_f[-1]["train_seconds"],
+                    "alternative/train_seconds": hist_a[-1]["train_seconds"]}
+    return out

@@ -3,6 +3,7 @@ and its speed against the same MLP in torch."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dl_assign.config import ExperimentConfig, Range
 from dl_assign.data import fashion
 from dl_assign.data.preprocess import for_mlp
 from dl_assign.engine.metrics import classification_metrics
+from dl_assign.experiments import ablation
 from dl_assign.experiments.common import classifier_report
 from dl_assign.numpy_nn import MLP, Adam, Dropout, Flatten, Linear, build_mlp, softmax_cross_entropy
 from dl_assign.registry import RunContext, SeedResult, experiment
@@ -180,6 +182,35 @@ def numpy_mlp_study(cfg: StudyConfig, seed: int, ctx: RunContext) -> SeedResult:
     best = max(cells, key=cells.get)
     head = {"best_cell/val_accuracy": cells[best], "best_cell/test_accuracy": metrics[f"{best}/test_accuracy"]}
     return SeedResult(head | metrics, {"best_cell": best})
+
+
+# ------------------------------------------------------------------ fashion.numpy_mlp_dropout
+@dataclass(frozen=True)
+class DropoutAblationConfig(NumpyMLPConfig):
+    """The final model (``dropout``) against the study's choice (``alternative_dropout``), same seeds and budget."""
+
+    alternative_dropout: Annotated[float, Range(ge=0, lt=1)] = 0.0  # the study's best cell had no dropout
+
+
+@experiment("fashion.numpy_mlp_dropout", DropoutAblationConfig, datasets=("fashion-mnist",),
+            report=ablation.report(f"dropout {NumpyMLPConfig.dropout:g}", "dropout 0",
+                                   f"at {StudyConfig.train_limit:,} training images and {StudyConfig.epochs} epochs "
+                                   "(`fashion.numpy_mlp_study`) the best cell had no dropout; the final model trains "
+                                   f"on every training image for {NumpyMLPConfig.epochs} epochs and keeps dropout "
+                                   f"{NumpyMLPConfig.dropout:g}."))
+def numpy_mlp_dropout(cfg: DropoutAblationConfig, seed: int, ctx: RunContext) -> SeedResult:
+    """NumPy MLP: the final dropout against the study's, both at the final budget, paired on the test images."""
+    (x, y), (xv, yv), (xt, yt) = _data(cfg.split_seed, cfg.train_limit, cfg.eval_limit, ctx)
+    correct, extra = {}, {}
+    for tag, dropout in (("final", cfg.dropout), ("alternative", cfg.alternative_dropout)):
+        model = _estimator(dataclasses.replace(cfg, dropout=dropout), seed).fit(x, y, xv, yv)
+        correct[tag] = model.predict_proba(xt).argmax(1) == yt
+        extra |= {f"{tag}/val_accuracy": model.history_[-1]["val_acc"],
+                  f"{tag}/train_accuracy": model.history_[-1]["train_acc"],
+                  f"{tag}/train_seconds": model.train_seconds_}
+    out = ablation.paired_seed(correct["final"], correct["alternative"], seed=seed)
+    out.metrics |= extra
+    return out
 
 
 # ------------------------------------------------------------------ fashion.numpy_vs_torch_speed
