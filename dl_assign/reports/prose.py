@@ -12,6 +12,11 @@ can never carry a number that the results do not: change a result JSON and the s
 ``[[paired:exp:prefix]]``         a paired test the experiment stored: ``prefix/acc_diff`` with its
                                   bootstrap interval and ``prefix/mcnemar_p`` (the transfer comparison)
 ``[[gpair:exp:a:b:split]]``       the gender comparison's paired numbers for ``a`` against ``b`` on ``split``
+``[[seeds:exp:prefix:split]]``    paired tests an experiment stored against each seed of another model:
+                                  ``prefix_seed<i>/<split>_accuracy_diff``, ``_mcnemar_p`` and ``_auc_diff`` with
+                                  ``_low`` / ``_high``; a difference is called one only when every seed says so
+``[[goal:exp:metric:op:target]]`` the metric's mean against a stated goal (``op`` is ``>=`` or ``<=``): "met" or
+                                  "not met", computed; the target is the goal's own number, written in the spec
 
 A placeholder whose result is missing renders as the MISSING marker. Numbers the filler computes
 (differences, p-values, the 0.05 level) are recorded in :class:`Trace`, which the tests use to tell
@@ -153,6 +158,16 @@ def _fill_one(spec: str, records: dict, trace: Trace) -> str | None:
                 f"{trace.d(LEVEL, '{:g}')} level), AUC {num(auc[0]['mean'])} (paired bootstrap interval "
                 f"[{num(auc[1]['mean'])}, {num(auc[2]['mean'])}]"
                 + ("" if auc[1]["mean"] > 0 or auc[2]["mean"] < 0 else ": it covers zero, a tie") + ")")
+    if kind == "seeds" and len(parts) == 4:
+        return _per_seed(records, parts[1], parts[2], parts[3], trace)
+    if kind == "goal" and len(parts) == 5:
+        m = _metric(records, parts[1], parts[2])
+        if m is None or m.get("mean") is None or parts[3] not in (">=", "<="):
+            return None if m is None or m.get("mean") is None else _bad(spec)
+        target = float(parts[4])
+        met = m["mean"] >= target if parts[3] == ">=" else m["mean"] <= target
+        return (f"{metric_text(m)} against the goal {parts[3]} {trace.d(target, '{:g}')}: "
+                + ("met" if met else "**not met**"))
     if len(parts) in (2, 3):
         m = _metric(records, parts[0], parts[1])
         if m is None or m.get("mean") is None:
@@ -161,6 +176,45 @@ def _fill_one(spec: str, records: dict, trace: Trace) -> str | None:
             return num(m["mean"])
         return metric_text(m)
     raise ValueError(f"bad placeholder [[{spec}]]")
+
+
+def _bad(spec: str):
+    raise ValueError(f"bad placeholder [[{spec}]]")
+
+
+def _per_seed(records: dict, exp: str, prefix: str, split: str, trace: Trace) -> str | None:
+    """Paired tests stored against each seed of another model: the verdict holds only if every seed agrees."""
+    r = records.get(exp)
+    if r is None:
+        return None
+    seeds = sorted({int(k[len(prefix) + 5:].split("/", 1)[0]) for k in r.get("metrics", {})
+                    if k.startswith(f"{prefix}_seed") and k[len(prefix) + 5:].split("/", 1)[0].isdigit()})
+    rows = []
+    for s in seeds:
+        got = {x: _metric(records, exp, f"{prefix}_seed{s}/{split}_{x}")
+               for x in ("accuracy_diff", "mcnemar_p", "auc_diff", "auc_diff_low", "auc_diff_high")}
+        if any(v is None or v.get("mean") is None for v in got.values()):
+            return None
+        rows.append({x: v["mean"] for x, v in got.items()})
+    if not rows:
+        return None
+    n = len(rows)
+    sig = sum(row["mcnemar_p"] < LEVEL for row in rows)
+    apart = sum(row["auc_diff_low"] > 0 or row["auc_diff_high"] < 0 for row in rows)
+
+    def says(k: int, what: str) -> str:
+        if k == n:
+            return f"{what} on every one of the {trace.d(n, '{}')} seeds"
+        if k == 0:
+            return f"not {what} on any of the {trace.d(n, '{}')} seeds: a tie"
+        return f"{what} on {trace.d(k, '{}')} of the {trace.d(n, '{}')} seeds only: not shown, read as a tie"
+
+    return (f"accuracy difference {', '.join(num(row['accuracy_diff']) for row in rows)} per seed "
+            f"(McNemar p {', '.join(num(row['mcnemar_p']) for row in rows)}; at the {trace.d(LEVEL, '{:g}')} "
+            f"level {says(sig, 'significant')}), AUC difference "
+            f"{', '.join(num(row['auc_diff']) for row in rows)} (paired bootstrap intervals "
+            + ", ".join(f"[{num(row['auc_diff_low'])}, {num(row['auc_diff_high'])}]" for row in rows)
+            + f": {says(apart, 'clear of zero')})")
 
 
 def fill(text: str, records: dict, trace: Trace, missing: str = "**MISSING**") -> str:
