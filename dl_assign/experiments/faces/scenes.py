@@ -9,6 +9,10 @@ Three columns per model, on the same faces:
 * **scenes, no front end**: the whole scene through the model's stored preprocessing (the path every upload
   took before the front end existed); for the embedding read-out, the whole image as the face box.
 
+FairFace's padded originals (448 px, the face about half the image; ``fairface: true``) give two more columns
+per model, on real photos: **front end** (as above) and **no front end** (the stored preprocessing on the whole
+photo: the path ``faces.gender_compare`` measured), over all images and over adults (20 and older).
+
 A scene whose face the front end misses is scored 0.5 and counted (never dropped); the detection rate and
 whether the largest face found is the pasted one (IoU >= 0.3) are reported. The CNNs come from the model
 store (task ``faces.gender``, latest version of each name), the embedding read-out from the
@@ -34,6 +38,8 @@ from dl_assign.registry import RunContext, SeedResult, experiment
 
 TASK = "faces.gender"
 COLUMNS = (("crops", "UTKFace crops"), ("front_end", "scenes, front end"), ("no_front_end", "scenes, no front end"))
+FF_COLUMNS = (("fairface/front_end", "FairFace, front end"), ("fairface/no_front_end", "FairFace, no front end"))
+YOUNG = ("0-2", "3-9", "10-19")  # FairFace's age bins under 20
 EMBEDDING = "faces.gender_embedding"
 
 
@@ -49,10 +55,12 @@ class ScenesConfig(ExperimentConfig):
     store_models: tuple[str, ...] = ("improved_cnn", "transfer_efficientnet_lite0", "baseline_cnn")
     embedding: bool = True  # also the faces.gender_embedding read-out, from its result
     iou_min: Annotated[float, Range(gt=0, le=1)] = 0.3
+    fairface: bool = True  # FairFace's padded originals, with and without the front end
+    fairface_limit: Annotated[int, Range(ge=0)] = 0  # 0 = every FairFace image (540 here)
     n_boot: Annotated[int, Range(ge=100)] = 2000
     threads: Annotated[int, Range(ge=1)] = 1  # MTCNN and the CNNs per image: one thread (measured, faces.detectors)
 
-    BUDGETS: ClassVar[dict] = {"smoke": {"n_scenes": 8, "scene_size": 256, "n_boot": 200},
+    BUDGETS: ClassVar[dict] = {"smoke": {"n_scenes": 8, "scene_size": 256, "n_boot": 200, "fairface_limit": 8},
                                "full": {"n_scenes": 2000}}
 
 
@@ -98,13 +106,24 @@ def _cnn_score(loaded, image: np.ndarray) -> float:
         return float(torch.softmax(loaded.model(preprocess(image, loaded.preprocessing)).float(), 1)[0, 1])
 
 
+def _front_end(images: list[np.ndarray]) -> list[np.ndarray | None]:
+    """The largest face of each image, aligned to the UTKFace chip; None where none is found."""
+    out = []
+    for image in images:
+        try:
+            out.append(face.largest_face_crop(image, face.UTK_CHIP)[0])
+        except face.NoFaceError:
+            out.append(None)
+    return out
+
+
 def _measure(p: np.ndarray, y: np.ndarray, thr: float, n_boot: int, seed: int) -> dict:
     auc = M.auc_interval(y, p, n_boot=n_boot, seed=seed)
     return {"accuracy": M.binary_measures(y, p, thr)["accuracy"], "auc": auc["auc"], "auc_low": auc["low"],
             "auc_high": auc["high"]}
 
 
-@experiment("faces.scenes", ScenesConfig, datasets=("utkface", "tiny-imagenet"),
+@experiment("faces.scenes", ScenesConfig, datasets=("utkface", "tiny-imagenet", "fairface"),
             report=lambda cfg, o, ctx: _report(cfg, o, ctx))
 def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
     """Gender models on UTKFace crops, on scenes through the face front end, and on scenes without it."""
@@ -137,6 +156,20 @@ def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
         except face.NoFaceError:
             crops_fe.append(None)
     metrics |= {"front_end_detection_rate": float(found.mean()), "front_end_hit_rate": float(hit.mean())}
+    if cfg.fairface:
+        ff = fd.read_fairface()
+        rows = np.arange(len(ff))[:cfg.fairface_limit or None]
+        ff_images = [fd.load_image(ff.root / ff.files[i]) for i in rows]
+        ff_y = ff.gender[rows]
+        adult = ~np.isin(np.array(ff.age)[rows], YOUNG)
+        ff_fe = _front_end(ff_images)
+        metrics["fairface/front_end_detection_rate"] = float(np.mean([c is not None for c in ff_fe]))
+        arts["fairface"] = {"identity": ff.identity, "images": len(rows), "adults": int(adult.sum())}
+
+    def fairface_columns(name: str, p_fe: np.ndarray, p_whole: np.ndarray, thr: float) -> None:
+        for (col, _), p in zip(FF_COLUMNS, (p_fe, p_whole)):
+            metrics.update({f"{name}/{col}_{k}": v for k, v in _measure(p, ff_y, thr, cfg.n_boot, seed).items()})
+            metrics[f"{name}/{col}_adult_accuracy"] = M.binary_measures(ff_y[adult], p[adult], thr)["accuracy"]
     for name, loaded in models.items():
         thr = float(loaded.meta.get("metrics", {}).get("threshold", 0.5))
         p = {"crops": np.array([_cnn_score(loaded, c) for c in chips]),
@@ -145,6 +178,9 @@ def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
         for col, _ in COLUMNS:
             metrics |= {f"{name}/{col}_{k}": v for k, v in _measure(p[col], y, thr, cfg.n_boot, seed).items()}
         metrics[f"{name}/front_end_gap"] = metrics[f"{name}/crops_accuracy"] - metrics[f"{name}/front_end_accuracy"]
+        if cfg.fairface:
+            fairface_columns(name, np.array([0.5 if c is None else _cnn_score(loaded, c) for c in ff_fe]),
+                             np.array([_cnn_score(loaded, im) for im in ff_images]), thr)
         arts[name] = {"version": int(loaded.meta.get("version", 0)), "threshold": thr}
     if readout is not None:
         cache = E.EmbeddingCache(None)
@@ -165,6 +201,11 @@ def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
         metrics["embedding/front_end_gap"] = (metrics["embedding/crops_accuracy"]
                                               - metrics["embedding/front_end_accuracy"])
         metrics["embedding/detection_rate"] = float((how >= 0).mean())
+        if cfg.fairface:
+            e_ff, how_ff, _ = E.embed_many(ff_images, cache, workers=1)
+            e_ff_whole = np.stack([E.embed(im, (0, 0, im.shape[1], im.shape[0])) for im in ff_images])
+            fairface_columns("embedding", score(e_ff), score(e_ff_whole), readout["threshold"])
+            metrics["embedding/fairface/detection_rate"] = float((how_ff >= 0).mean())
         arts["embedding"] = {"threshold": readout["threshold"], "result_git_sha": readout["version"]}
     arts["models"] = list(models) + (["embedding"] if readout is not None else [])
     arts["left_out"] = left_out
@@ -183,6 +224,19 @@ def _report(cfg: ScenesConfig, outputs: list[SeedResult], ctx: RunContext) -> st
         rows.append([label, *cells, f"{gap * 100:+.1f}", "yes" if gap <= 0.02 else "**no**"])
     table = markdown_table(["model", *(f"{lab}: accuracy / AUC" for _, lab in COLUMNS),
                             "crops minus front end (points)", "within 2 points (goal)"], rows)
+    ff_table = []
+    if "fairface" in a:
+        ff_rows = []
+        for name in a["models"]:
+            label = f"`{TASK}/{name}` v{a[name]['version']}" if name != "embedding" else f"{EMBEDDING} read-out"
+            ff_rows.append([label, *(f"{m[f'{name}/{c}_accuracy']:.4f} / {m[f'{name}/{c}_auc']:.4f} / "
+                                     f"{m[f'{name}/{c}_adult_accuracy']:.4f}" for c, _ in FF_COLUMNS)])
+        ff_table = [f"FairFace's padded originals ({a['fairface']['images']} photos, {a['fairface']['adults']} of "
+                    "adults; no scene built): the face front end against the stored preprocessing on the whole "
+                    f"photo (what `faces.gender_compare` measured). The front end found a face in "
+                    f"{m['fairface/front_end_detection_rate']:.1%} of them.",
+                    markdown_table(["model", *(f"{lab}: accuracy / AUC / adults' accuracy" for _, lab in FF_COLUMNS)],
+                                   ff_rows)]
     return "\n\n".join([
         f"{cfg.n_scenes} scenes at {cfg.scene_size} px (seed {cfg.seeds[0]}): UTKFace test faces (the split every "
         "gender model tests on) pasted at 8-40 % of the image height, rotated up to 15 degrees, into Tiny-ImageNet "
@@ -193,6 +247,7 @@ def _report(cfg: ScenesConfig, outputs: list[SeedResult], ctx: RunContext) -> st
         f"{m['front_end_hit_rate']:.1%}." + (f" The embedding path found one in {m['embedding/detection_rate']:.1%}."
                                              if "embedding/detection_rate" in m else ""),
         table,
+        *ff_table,
         *([("Not evaluated: " + "; ".join(f"`{TASK}/{k}` ({v})" for k, v in a["left_out"].items()) + ".")]
           if a.get("left_out") else []),
         "Reading: *no front end* is what a user got before: the scene squeezed to the model's input, the face a "
