@@ -344,6 +344,8 @@ def build(source: Path, params: dict[str, Any]):
         raise ValueError(f"{source}: no cell tagged parameters (# %% tags=[\"parameters\"])")
     code = "# injected by dl_assign.reports.notebooks\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items())
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell(code, metadata={"tags": ["injected-parameters"]}))
+    for i, cell in enumerate(nb.cells):  # ids by position, not random: the same source gives the same HTML
+        cell["id"] = f"cell-{i:03d}"
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
