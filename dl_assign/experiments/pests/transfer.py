@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 from dl_assign.config import Range
 from dl_assign.data import ip102
 from dl_assign.data.augment import PickView
-from dl_assign.engine import TensorLoader, TrainConfig, fit, predict
+from dl_assign.engine import TensorLoader, fit, predict
 from dl_assign.engine.device import use_bf16
 from dl_assign.experiments.pests import common as pc
 from dl_assign.models import backbones as B
@@ -25,7 +25,7 @@ BACKBONES = tuple(B.names())
 
 
 @dataclass(frozen=True)
-class TransferConfig(TrainConfig):
+class TransferConfig(pc.CachedTailConfig):
     """Backbone, how much of it trains, the new head, the cached inputs and the schedule (flat for ``--set``)."""
 
     backbone: Literal[BACKBONES] = "efficientnet_lite0"
@@ -45,17 +45,6 @@ class TransferConfig(TrainConfig):
     train_per_class: Annotated[int, Range(ge=0)] = 0  # 0 = every training image
     val_per_class: Annotated[int, Range(ge=0)] = 0
     epochs: int = 12  # at k=2 train accuracy passes 0.99 within 10 epochs on a third of the data
-    batch_size: int = 128
-    optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    # the frozen trunk's one pass over every image (the cache) under bf16 autocast: auto = where bf16 is
-    # measured native (engine.device.bf16_probe). AMX Xeon, Lite0 160 px: 12.4 -> 4.9 ms/image; the
-    # tail trains in fp32 (amp_bf16) on fp32 copies of the cached outputs
-    cache_bf16: Literal["auto", "on", "off"] = "auto"
-    disk_cache: bool = True  # keep the cached features under build/cache (keyed by backbone, weights, size, views)
     save_model: bool = True  # every seed's model goes to the store ($DL_ASSIGN_MODELS, default ./.models)
     speedup_images: Annotated[int, Range(ge=1)] = 256  # training images timed both ways (whole net vs cache)
     latency_repeats: Annotated[int, Range(ge=1)] = 20  # batch-1 forwards timed (median); batch 64: repeats // 6

@@ -16,14 +16,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 import torch
 
 from dl_assign.config import Range
 from dl_assign.data import ip102
 from dl_assign.data.augment import PickView
-from dl_assign.engine import TensorLoader, TrainConfig, fit, predict
+from dl_assign.engine import TensorLoader, fit, predict
 from dl_assign.engine.device import use_bf16
 from dl_assign.experiments.pests import common as pc
 from dl_assign.models import backbones as B
@@ -31,7 +31,7 @@ from dl_assign.registry import RunContext, SeedResult, experiment
 
 
 @dataclass(frozen=True)
-class CurveConfig(TrainConfig):
+class CurveConfig(pc.CachedTailConfig):
     """The curve's points (``backbone@pixels``), trainable blocks, the training subset and the tail's schedule."""
 
     points: tuple[str, ...] = ("efficientnet_lite0@160", "efficientnet_lite0@224", "efficientnet_lite2@260")
@@ -45,14 +45,6 @@ class CurveConfig(TrainConfig):
     # a head alone takes ~0.02 s/epoch on the pooled features: at 10 epochs of ~6 steps it is under-trained
     # (probe, lite0 224 px, 60 images/class: test 0.43 at 10 epochs), so it gets more
     head_only_epochs: Annotated[int, Range(ge=1)] = 60
-    batch_size: int = 128
-    optimizer: Literal["sgd", "adam", "adamw"] = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    cache_bf16: Literal["auto", "on", "off"] = "auto"  # the trunk's one pass; auto = where bf16 is measured native
-    disk_cache: bool = True
     seeds: tuple[int, ...] = (0,)
 
     BUDGETS: ClassVar[dict] = {
