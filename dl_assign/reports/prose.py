@@ -17,6 +17,8 @@ can never carry a number that the results do not: change a result JSON and the s
                                   ``_low`` / ``_high``; a difference is called one only when every seed says so
 ``[[goal:exp:metric:op:target]]`` the metric's mean against a stated goal (``op`` is ``>=`` or ``<=``): "met" or
                                   "not met", computed; the target is the goal's own number, written in the spec
+``[[art:exp:key]]``               a name an experiment stored in its artifacts (``best_cell``), as code: the
+                                  seeds' values, each once
 
 A placeholder whose result is missing renders as the MISSING marker. Numbers the filler computes
 (differences, p-values, the 0.05 level) are recorded in :class:`Trace`, which the tests use to tell
@@ -158,6 +160,11 @@ def _fill_one(spec: str, records: dict, trace: Trace) -> str | None:
                 f"{trace.d(LEVEL, '{:g}')} level), AUC {num(auc[0]['mean'])} (paired bootstrap interval "
                 f"[{num(auc[1]['mean'])}, {num(auc[2]['mean'])}]"
                 + ("" if auc[1]["mean"] > 0 or auc[2]["mean"] < 0 else ": it covers zero, a tie") + ")")
+    if kind == "art" and len(parts) == 3:
+        arts = (records.get(parts[1]) or {}).get("artifacts") or []
+        values = [a[parts[2]] for a in (arts if isinstance(arts, list) else [arts])
+                  if isinstance(a, dict) and isinstance(a.get(parts[2]), str | int | float)]
+        return ", ".join(f"`{v}`" for v in dict.fromkeys(values)) if values else None
     if kind == "seeds" and len(parts) == 4:
         return _per_seed(records, parts[1], parts[2], parts[3], trace)
     if kind == "goal" and len(parts) == 5:

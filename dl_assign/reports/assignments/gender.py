@@ -129,8 +129,9 @@ GENDER = Assignment(
                         "[[faces.scenes:embedding/no_front_end_auc]]). The goal of issue 29 is the front-end column "
                         "within two points of the crops (a gap of at most 0.02 in accuracy): the embedding model's gap "
                         "is [[goal:faces.scenes:embedding/front_end_gap:<=:0.02]], the improved CNN's "
-                        "[[goal:faces.scenes:improved_cnn/front_end_gap:<=:0.02]] (it is trained on UTKFace's own "
-                        "crops, so a detector's box that differs a little from that crop costs it more). The Lite0 "
+                        "[[goal:faces.scenes:improved_cnn/front_end_gap:<=:0.02]] (a likely reason, not tested "
+                        "here: the CNN is trained on UTKFace's own crops, so a detector's box that differs a little "
+                        "from that crop costs it more, while the embedding path aligns every face on landmarks first). The Lite0 "
                         "transfer model has no stored model to score and is not in the table.",
                  figures=("faces.gender_compare.roc.png",),
                  table=("faces.scenes", ("crops_accuracy", "front_end_accuracy", "no_front_end_accuracy",
@@ -229,7 +230,7 @@ GENDER = Assignment(
                      ("faces.gender_embedding",)),
         Substitution("2.1", "ordinary uncropped photos of people (what the face front end is for)",
                      "synthetic scenes: UTKFace test faces pasted into Tiny-ImageNet validation backgrounds",
-                     "no labelled uncropped photos are available offline; the composites can be rebuilt from the seed",
+                     "no labelled uncropped photos are available offline; the composites can be rebuilt by anyone from one random seed",
                      "composites are easier than real photos (one pasted face, sharp paste edges, no real lighting or "
                      "occlusion; a background may hold another face), so the front-end numbers are an optimistic "
                      "estimate for real photos; the backgrounds come from ImageNet, which the pretrained trunks may "
