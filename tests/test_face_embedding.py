@@ -116,6 +116,6 @@ def test_scenes_experiment_at_smoke(need_data, smoke_results):
     ff = rec["artifacts"][0]["fairface"]
     assert ff["images"] == rec["config"]["fairface_limit"] and 0 <= ff["adults"] <= ff["images"]
     assert m["fairface/front_end_detection_rate"] >= 0.75  # real photos with one face each (8 of 8 measured)
-    for col in ("fairface/front_end", "fairface/no_front_end"):
+    for col in ("fairface/crop", "fairface/front_end", "fairface/no_front_end"):
         assert 0 <= m[f"embedding/{col}_accuracy"] <= 1 and 0 <= m[f"embedding/{col}_adult_accuracy"] <= 1
     assert "FairFace's padded originals" in rec["notes"]

@@ -9,9 +9,11 @@ Three columns per model, on the same faces:
 * **scenes, no front end**: the whole scene through the model's stored preprocessing (the path every upload
   took before the front end existed); for the embedding read-out, the whole image as the face box.
 
-FairFace's padded originals (448 px, the face about half the image; ``fairface: true``) give two more columns
-per model, on real photos: **front end** (as above) and **no front end** (the stored preprocessing on the whole
-photo: the path ``faces.gender_compare`` measured), over all images and over adults (20 and older).
+FairFace's padded originals (448 px, the face about half the image; ``fairface: true``) give three more columns
+per model, on real photos, over all images and over adults (20 and older): **fixed crop** (FairFace's known
+padding cut away by one fixed rule, ``data.faces.FAIRFACE_MARGIN``: the path of the CNNs' FairFace numbers in
+``faces.gender_compare``; for the embedding read-out that square is its face box), **front end** (as above) and **no front
+end** (the stored preprocessing, made for UTKFace's chips, on the whole photo: what an upload got before).
 
 A scene whose face the front end misses is scored 0.5 and counted (never dropped); the detection rate and
 whether the largest face found is the pasted one (IoU >= 0.3) are reported. The CNNs come from the model
@@ -38,7 +40,8 @@ from dl_assign.registry import RunContext, SeedResult, experiment
 
 TASK = "faces.gender"
 COLUMNS = (("crops", "UTKFace crops"), ("front_end", "scenes, front end"), ("no_front_end", "scenes, no front end"))
-FF_COLUMNS = (("fairface/front_end", "FairFace, front end"), ("fairface/no_front_end", "FairFace, no front end"))
+FF_COLUMNS = (("fairface/crop", "FairFace, fixed crop"), ("fairface/front_end", "FairFace, front end"),
+              ("fairface/no_front_end", "FairFace, no front end"))
 YOUNG = ("0-2", "3-9", "10-19")  # FairFace's age bins under 20
 EMBEDDING = "faces.gender_embedding"
 
@@ -99,11 +102,20 @@ def _stored(names, budget: str) -> tuple[dict, dict]:
     return out, left
 
 
-def _cnn_score(loaded, image: np.ndarray) -> float:
+def _cnn_score(loaded, image: np.ndarray, preprocessing: dict | None = None) -> float:
     from dl_assign.models.backbones import preprocess
 
     with torch.inference_mode():
-        return float(torch.softmax(loaded.model(preprocess(image, loaded.preprocessing)).float(), 1)[0, 1])
+        x = preprocess(image, preprocessing or loaded.preprocessing)
+        return float(torch.softmax(loaded.model(x).float(), 1)[0, 1])
+
+
+def _fixed_box(image: np.ndarray, margin: float) -> tuple[int, int, int, int]:
+    """The centred square ``data.faces.face_crop`` keeps at ``margin``, as a face box (x0, y0, x1, y1)."""
+    h, w = image.shape[:2]
+    side = fd.crop_fraction(margin) * min(h, w)
+    x0, y0 = (w - side) / 2, (h - side) / 2
+    return round(x0), round(y0), round(x0 + side), round(y0 + side)
 
 
 def _front_end(images: list[np.ndarray]) -> list[np.ndarray | None]:
@@ -166,8 +178,8 @@ def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
         metrics["fairface/front_end_detection_rate"] = float(np.mean([c is not None for c in ff_fe]))
         arts["fairface"] = {"identity": ff.identity, "images": len(rows), "adults": int(adult.sum())}
 
-    def fairface_columns(name: str, p_fe: np.ndarray, p_whole: np.ndarray, thr: float) -> None:
-        for (col, _), p in zip(FF_COLUMNS, (p_fe, p_whole)):
+    def fairface_columns(name: str, p_crop: np.ndarray, p_fe: np.ndarray, p_whole: np.ndarray, thr: float) -> None:
+        for (col, _), p in zip(FF_COLUMNS, (p_crop, p_fe, p_whole)):
             metrics.update({f"{name}/{col}_{k}": v for k, v in _measure(p, ff_y, thr, cfg.n_boot, seed).items()})
             metrics[f"{name}/{col}_adult_accuracy"] = M.binary_measures(ff_y[adult], p[adult], thr)["accuracy"]
     for name, loaded in models.items():
@@ -179,7 +191,9 @@ def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
             metrics |= {f"{name}/{col}_{k}": v for k, v in _measure(p[col], y, thr, cfg.n_boot, seed).items()}
         metrics[f"{name}/front_end_gap"] = metrics[f"{name}/crops_accuracy"] - metrics[f"{name}/front_end_accuracy"]
         if cfg.fairface:
-            fairface_columns(name, np.array([0.5 if c is None else _cnn_score(loaded, c) for c in ff_fe]),
+            ff_pre = {**loaded.preprocessing, "resize": fd.resize_for(loaded.preprocessing["size"], fd.FAIRFACE_MARGIN)}
+            fairface_columns(name, np.array([_cnn_score(loaded, im, ff_pre) for im in ff_images]),
+                             np.array([0.5 if c is None else _cnn_score(loaded, c) for c in ff_fe]),
                              np.array([_cnn_score(loaded, im) for im in ff_images]), thr)
         arts[name] = {"version": int(loaded.meta.get("version", 0)), "threshold": thr}
     if readout is not None:
@@ -204,7 +218,8 @@ def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
         if cfg.fairface:
             e_ff, how_ff, _ = E.embed_many(ff_images, cache, workers=1)
             e_ff_whole = np.stack([E.embed(im, (0, 0, im.shape[1], im.shape[0])) for im in ff_images])
-            fairface_columns("embedding", score(e_ff), score(e_ff_whole), readout["threshold"])
+            e_ff_crop = np.stack([E.embed(im, _fixed_box(im, fd.FAIRFACE_MARGIN)) for im in ff_images])
+            fairface_columns("embedding", score(e_ff_crop), score(e_ff), score(e_ff_whole), readout["threshold"])
             metrics["embedding/fairface/detection_rate"] = float((how_ff >= 0).mean())
         arts["embedding"] = {"threshold": readout["threshold"], "result_git_sha": readout["version"]}
     arts["models"] = list(models) + (["embedding"] if readout is not None else [])
@@ -232,8 +247,10 @@ def _report(cfg: ScenesConfig, outputs: list[SeedResult], ctx: RunContext) -> st
             ff_rows.append([label, *(f"{m[f'{name}/{c}_accuracy']:.4f} / {m[f'{name}/{c}_auc']:.4f} / "
                                      f"{m[f'{name}/{c}_adult_accuracy']:.4f}" for c, _ in FF_COLUMNS)])
         ff_table = [f"FairFace's padded originals ({a['fairface']['images']} photos, {a['fairface']['adults']} of "
-                    "adults; no scene built): the face front end against the stored preprocessing on the whole "
-                    f"photo (what `faces.gender_compare` measured). The front end found a face in "
+                    "adults; no scene built): *fixed crop* cuts FairFace's known padding away by one rule (the "
+                    "CNNs' FairFace numbers in `faces.gender_compare` use it), *front end* finds and aligns the "
+                    "face, *no front end* is the stored preprocessing (made for UTKFace's chips) on the whole "
+                    f"photo, what an upload got before. The front end found a face in "
                     f"{m['fairface/front_end_detection_rate']:.1%} of them.",
                     markdown_table(["model", *(f"{lab}: accuracy / AUC / adults' accuracy" for _, lab in FF_COLUMNS)],
                                    ff_rows)]
