@@ -149,6 +149,9 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             page = browser.new_page(viewport={"width": 1180, "height": 760}, device_scale_factor=1)
             page.goto(url + "/")
             page.wait_for_function("document.querySelectorAll('#models option').length > 0", timeout=30_000)
+            # the page's own top-k (index.html's value attribute): a 2-class model, chosen by default or
+            # predicted with, clamps the box to 2, and later cards would show 2 bars
+            default_k = page.get_attribute("#topk", "value") or "5"
             shown = page.eval_on_selector_all("#models option", "els => els.map(e => e.value)")
             labels = page.eval_on_selector_all("#models option", "els => els.map(e => e.textContent)")
             _upload(page, image)
@@ -162,6 +165,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
                     _upload(page, want_upload)
                     uploaded = want_upload
                 _select(page, [opt])
+                page.fill("#topk", default_k)  # the page clamps it to the model's class count
                 _predict(page, 1)
                 card = page.locator("#results .card").first
                 page_class = card.locator(".pred").inner_text().strip()
@@ -186,6 +190,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             # two models side by side: the page screenshot
             pair = compare or _pair(options)
             _select(page, pair)
+            page.fill("#topk", default_k)
             _predict(page, len(pair))
             compared = page.locator("#results .card.done").count()
             page.screenshot(path=str(out_dir / "web.page.png"), full_page=True)
@@ -222,6 +227,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             for path, true_class in samples or []:
                 _upload(page, path)
                 _select(page, pair[:1])
+                page.fill("#topk", default_k)
                 _predict(page, 1)
                 drop = Image.open(io.BytesIO(page.locator("#drop").screenshot()))
                 card = Image.open(io.BytesIO(page.locator("#results .card").first.screenshot()))
