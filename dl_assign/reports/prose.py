@@ -167,6 +167,8 @@ def _fill_one(spec: str, records: dict, trace: Trace) -> str | None:
         return ", ".join(f"`{v}`" for v in dict.fromkeys(values)) if values else None
     if kind == "seeds" and len(parts) == 4:
         return _per_seed(records, parts[1], parts[2], parts[3], trace)
+    if kind == "ablation" and len(parts) == 2:
+        return _ablation(records, parts[1], trace)
     if kind == "goal" and len(parts) == 5:
         m = _metric(records, parts[1], parts[2])
         if m is None or m.get("mean") is None or parts[3] not in (">=", "<="):
@@ -183,6 +185,22 @@ def _fill_one(spec: str, records: dict, trace: Trace) -> str | None:
             return num(m["mean"])
         return metric_text(m)
     raise ValueError(f"bad placeholder [[{spec}]]")
+
+
+def _ablation(records: dict, exp: str, trace: Trace) -> str | None:
+    """A final model against the study's choice (``experiments.ablation``): accuracies, pooled test, verdict."""
+    get = {k: _metric(records, exp, k) for k in ("final/test_accuracy", "alternative/test_accuracy", "pooled/diff",
+                                                 "pooled/diff_low", "pooled/diff_high", "mcnemar_p")}
+    if any(v is None or v.get("mean") is None for v in get.values()):
+        return None
+    lo, hi = get["pooled/diff_low"]["mean"], get["pooled/diff_high"]["mean"]
+    verdict = "the final is better" if lo > 0 else "the study's choice is better" if hi < 0 else "a tie"
+    n = len(get["mcnemar_p"]["values"])
+    return (f"test accuracy {metric_text(get['final/test_accuracy'])} (final) against "
+            f"{metric_text(get['alternative/test_accuracy'])} (the study's choice), trained with the same "
+            f"seed{'s' if n > 1 else ''} at the final budget; difference {num(get['pooled/diff']['mean'])}, 95% paired "
+            f"bootstrap interval over the test images{' (seeds pooled)' if n > 1 else ''} [{num(lo)}, {num(hi)}], "
+            f"McNemar p per seed {', '.join(num(v) for v in get['mcnemar_p']['values'])}: {verdict}")
 
 
 def _bad(spec: str):
