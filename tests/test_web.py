@@ -396,13 +396,13 @@ def test_fuzz_random_bytes_and_odd_images_never_5xx(client, case):
 def test_serve_binds_loopback_and_warns_on_another_host(monkeypatch, capsys, tiny_store):
     import uvicorn
 
-    from dl_assign import cli
+    from dl_assign import cli, cli_serve
 
     calls, threads, checked = [], [], []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
     # the bind check is tested with a real socket in test_cli_bad_input; here nothing binds (the fixed ports
     # may be taken on the machine, and a test never binds anything but 127.0.0.1 on a free port)
-    monkeypatch.setattr(cli, "_check_bind", lambda host, port: checked.append((host, port)))
+    monkeypatch.setattr(cli_serve, "_check_bind", lambda host, port: checked.append((host, port)))
     monkeypatch.setattr(torch, "set_num_threads", threads.append)  # not this test process's threads
     assert cli.main(["serve", "--store", str(tiny_store), "--port", "8123"]) == 0
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8123 and threads == [1]
