@@ -140,7 +140,7 @@ ASSIGNMENT3 = Assignment(
                         "(accuracy [[web.page:sample_accuracy]]). Under load ([[web.load:clients]] clients, "
                         "[[web.load:requests]] requests) the 95th-percentile latency is [[web.load:p95_ms]] ms with "
                         "[[web.load:errors]] errors.",
-                 figures=("web.page.png", "web.samples.png")),
+                 figures=("web.page.png", "web.samples.png", "web.face.png")),
         Question("3c. Unsupervised segmentation", "Apply clustering algorithms (K-means or DBSCAN)",
                  ("segment.cnn_features",), items=("3c",),
                  answer="Feature maps of a CNN with its top removed are flattened per position and clustered; the "
