@@ -59,7 +59,8 @@ def test_registry_holds_the_spine_experiments():
         # pests.cnn_study is a one-seed screen by design (its report gives the seed noise it must beat);
         # faces.detectors measures deterministic detectors on fixed samples (its seed only places the scenes);
         # pests.transfer_curve is a one-seed learning curve (its report gives the binomial se of a cell)
-        # faces.gender_embedding's read-out is deterministic (its seed draws the bootstrap), faces.scenes trains nothing;
+        # faces.gender_embedding's read-out is deterministic (its seed draws the bootstrap); faces.scenes trains
+        # nothing;
         # fashion.cnn_flip and imagenet.cnn_best_depth train two final-budget models a seed (tested paired per image)
         one_seed = ("pests.cnn_study", "faces.detectors", "pests.transfer_curve", "faces.gender_embedding",
                     "faces.scenes", "fashion.cnn_flip", "imagenet.cnn_best_depth")

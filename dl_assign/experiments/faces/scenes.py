@@ -12,8 +12,9 @@ Three columns per model, on the same faces:
 FairFace's padded originals (448 px, the face about half the image; ``fairface: true``) give three more columns
 per model, on real photos, over all images and over adults (20 and older): **fixed crop** (FairFace's known
 padding cut away by one fixed rule, ``data.faces.FAIRFACE_MARGIN``: the path of the CNNs' FairFace numbers in
-``faces.gender_compare``; for the embedding read-out that square is its face box), **front end** (as above) and **no front
-end** (the stored preprocessing, made for UTKFace's chips, on the whole photo: what an upload got before).
+``faces.gender_compare``; for the embedding read-out that square is its face box), **front end** (as above)
+and **no front end** (the stored preprocessing, made for UTKFace's chips, on the whole photo: what an upload
+got before).
 
 A scene whose face the front end misses is scored 0.5 and counted (never dropped); the detection rate and
 whether the largest face found is the pasted one (IoU >= 0.3) are reported. The CNNs come from the model
