@@ -32,6 +32,7 @@ from dl_assign.experiments.fashion.common import (
     eval_loader,
     evaluate_cnn,
     for_eval,
+    gallery_picks,
     load_tensors,
     model_from,
     time_to_accuracy,
@@ -237,13 +238,7 @@ def fashion_cnn(cfg: FashionCNNConfig, seed: int, ctx: RunContext) -> SeedResult
     out, y = predict(for_eval(model, cfg), eval_loader(data.x_test, data.y_test), amp_bf16=bf16,
                      channels_last=cfg.channels_last)
     proba = torch.softmax(out, 1)  # FlipTTA returns log-probabilities: softmax gives them back
-    pred = proba.argmax(1)
-    rng = np.random.default_rng(seed)
-    right = np.flatnonzero((pred == y).numpy())
-    wrong = np.flatnonzero((pred != y).numpy())
-    pick = lambda idx: sorted(rng.choice(idx, min(cfg.gallery, len(idx)), replace=False).tolist())
-    gallery = [{"index": int(i), "true": int(y[i]), "pred": int(pred[i]), "p": float(proba[i, pred[i]])}
-               for i in pick(right) + pick(wrong)]
+    gallery = gallery_picks(proba.numpy(), y.numpy(), cfg.gallery, seed)
     return SeedResult(metrics, {"history": history, "confusion": ev["confusion"], "gallery": gallery,
                                 "flops": flops, "widths": list(model.widths), "device": device.type})
 

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
+import numpy as np
 import torch
 
 from dl_assign.config import Range
@@ -153,3 +154,12 @@ def time_to_accuracy(history: list[dict], target: float, key: str = "test_acc") 
         if row.get(key, -1.0) >= target:
             return float(row["train_seconds"])
     return math.nan
+
+
+def gallery_picks(proba: np.ndarray, y: np.ndarray, n: int, seed: int) -> list[dict]:
+    """``n`` correctly and ``n`` wrongly predicted test images (random, seeded): index, true, pred, p."""
+    pred = proba.argmax(1)
+    rng = np.random.default_rng(seed)
+    pick = lambda idx: sorted(rng.choice(idx, min(n, len(idx)), replace=False).tolist())  # noqa: E731
+    return [{"index": int(i), "true": int(y[i]), "pred": int(pred[i]), "p": float(proba[i, pred[i]])}
+            for i in pick(np.flatnonzero(pred == y)) + pick(np.flatnonzero(pred != y))]

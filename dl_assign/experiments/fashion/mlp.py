@@ -13,6 +13,7 @@ from dl_assign.data import fashion
 from dl_assign.data.preprocess import for_mlp
 from dl_assign.engine import TensorLoader, TrainConfig
 from dl_assign.experiments.common import classifier_report, train_and_test
+from dl_assign.experiments.fashion.common import gallery_picks
 from dl_assign.models.mlp import MLP
 from dl_assign.registry import RunContext, experiment
 
@@ -46,15 +47,6 @@ def _loaders(cfg: FashionMLPConfig, seed: int, ctx: RunContext):
     val = TensorLoader(as_t(d.x_val), torch.from_numpy(d.y_val), 2048)
     test = TensorLoader(as_t(d.x_test), torch.from_numpy(d.y_test), 2048)
     return train, val, test
-
-
-def gallery_picks(proba: np.ndarray, y: np.ndarray, n: int, seed: int) -> list[dict]:
-    """``n`` correctly and ``n`` wrongly predicted test images (random, seeded): index, true, pred, p."""
-    pred = proba.argmax(1)
-    rng = np.random.default_rng(seed)
-    pick = lambda idx: sorted(rng.choice(idx, min(n, len(idx)), replace=False).tolist())  # noqa: E731
-    return [{"index": int(i), "true": int(y[i]), "pred": int(pred[i]), "p": float(proba[i, pred[i]])}
-            for i in pick(np.flatnonzero(pred == y)) + pick(np.flatnonzero(pred != y))]
 
 
 def _mlp_report(cfg: FashionMLPConfig, outputs, ctx: RunContext) -> str:
@@ -91,6 +83,5 @@ def fashion_mlp(cfg: FashionMLPConfig, seed: int, ctx: RunContext):
         with torch.no_grad():
             proba = torch.cat([torch.softmax(model(xb.float().to(dev)), 1).cpu() for xb, _ in test]).numpy()
         y = np.concatenate([yb.numpy() for _, yb in test])
-        g = gallery_picks(proba, y, cfg.gallery, seed)
-        out.artifacts["gallery"] = g
+        out.artifacts["gallery"] = gallery_picks(proba, y, cfg.gallery, seed)
     return out
