@@ -119,12 +119,12 @@ def _fixed_box(image: np.ndarray, margin: float) -> tuple[int, int, int, int]:
     return round(x0), round(y0), round(x0 + side), round(y0 + side)
 
 
-def _front_end(images: list[np.ndarray]) -> list[np.ndarray | None]:
-    """The largest face of each image, aligned to the UTKFace chip; None where none is found."""
+def _front_end(images: list[np.ndarray]) -> list[tuple[np.ndarray, face.Face] | None]:
+    """``(crop, face)`` for the largest face of each image, aligned to the UTKFace chip; None where none is found."""
     out = []
     for image in images:
         try:
-            out.append(face.largest_face_crop(image, face.UTK_CHIP)[0])
+            out.append(face.largest_face_crop(image, face.UTK_CHIP))
         except face.NoFaceError:
             out.append(None)
     return out
@@ -159,15 +159,10 @@ def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
     y = np.array([s.gender for s in scenes])
     chips = [fd.load_image(index.root / s.face_file) for s in scenes]
     metrics, arts = {}, {"faces": [s.face_file for s in scenes]}
-    found, hit = np.zeros(len(scenes), bool), np.zeros(len(scenes), bool)
-    crops_fe = []
-    for k, s in enumerate(scenes):  # the front end once per scene; every CNN sees the same aligned crop
-        try:
-            crop, f = face.largest_face_crop(s.image, face.UTK_CHIP)
-            found[k], hit[k] = True, face.iou(f.box, s.box) >= cfg.iou_min
-            crops_fe.append(crop)
-        except face.NoFaceError:
-            crops_fe.append(None)
+    fe = _front_end([s.image for s in scenes])  # once per scene: every CNN sees the same aligned crop
+    crops_fe = [r[0] if r else None for r in fe]
+    found = np.array([r is not None for r in fe])
+    hit = np.array([r is not None and face.iou(r[1].box, s.box) >= cfg.iou_min for r, s in zip(fe, scenes)])
     metrics |= {"front_end_detection_rate": float(found.mean()), "front_end_hit_rate": float(hit.mean())}
     if cfg.fairface:
         ff = fd.read_fairface()
@@ -175,7 +170,7 @@ def faces_scenes(cfg: ScenesConfig, seed: int, ctx: RunContext):
         ff_images = [fd.load_image(ff.root / ff.files[i]) for i in rows]
         ff_y = ff.gender[rows]
         adult = ~np.isin(np.array(ff.age)[rows], YOUNG)
-        ff_fe = _front_end(ff_images)
+        ff_fe = [r[0] if r else None for r in _front_end(ff_images)]
         metrics["fairface/front_end_detection_rate"] = float(np.mean([c is not None for c in ff_fe]))
         arts["fairface"] = {"identity": ff.identity, "images": len(rows), "adults": int(adult.sum())}
 
