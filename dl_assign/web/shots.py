@@ -98,7 +98,10 @@ def _upload(page, path: Path) -> None:
                            " return !e.hidden && e.src !== old && e.complete && e.naturalWidth > 0; }", arg=old)
 
 
-def _predict(page, n_cards: int, timeout_ms: float = 60_000) -> None:
+def _predict(page, n_cards: int, timeout_ms: float = 60_000, top_k: str | None = None) -> None:
+    """Click Predict (top-k set first when given: the page clamps it to a model's class count) and wait."""
+    if top_k is not None:
+        page.fill("#topk", top_k)
     page.click("#predict")
     page.wait_for_function(
         f"document.querySelectorAll('#results .card.done, #results .card.failed').length === {n_cards}",
@@ -165,8 +168,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
                     _upload(page, want_upload)
                     uploaded = want_upload
                 _select(page, [opt])
-                page.fill("#topk", default_k)  # the page clamps it to the model's class count
-                _predict(page, 1)
+                _predict(page, 1, top_k=default_k)
                 card = page.locator("#results .card").first
                 page_class = card.locator(".pred").inner_text().strip()
                 bars = _bars(card)
@@ -190,8 +192,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             # two models side by side: the page screenshot
             pair = compare or _pair(options)
             _select(page, pair)
-            page.fill("#topk", default_k)
-            _predict(page, len(pair))
+            _predict(page, len(pair), top_k=default_k)
             compared = page.locator("#results .card.done").count()
             page.screenshot(path=str(out_dir / "web.page.png"), full_page=True)
             # a faces model on the portrait: the card says which face it classified and shows it
@@ -227,8 +228,7 @@ def check_page(url: str, image: Path, out_dir: Path, samples: list[tuple[Path, s
             for path, true_class in samples or []:
                 _upload(page, path)
                 _select(page, pair[:1])
-                page.fill("#topk", default_k)
-                _predict(page, 1)
+                _predict(page, 1, top_k=default_k)
                 drop = Image.open(io.BytesIO(page.locator("#drop").screenshot()))
                 card = Image.open(io.BytesIO(page.locator("#results .card").first.screenshot()))
                 tile = Image.new("RGB", (drop.width + card.width + 10, max(drop.height, card.height) + 24), "white")
